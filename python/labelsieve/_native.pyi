@@ -1,0 +1,129 @@
+"""Type stubs of ``labelsieve._native``, the Rust kernel set.
+
+``labelsieve._reference`` exposes the same functions with the same signatures in pure NumPy; the
+two must return equal results and raise the same exception types. Only ``labelsieve._backend``
+imports either. Public functions validate argument types, shapes and labels before calling a
+kernel; kernels validate the *contents* of ``pred_probs`` (finite, in [0, 1], rows summing to 1
+within ``row_sum_tol``) and raise ``labelsieve.exceptions.PredProbsError`` naming the first bad row.
+
+Conventions shared by every kernel:
+
+* ``labels``: 1-D integer array (any int/uint dtype), values already checked to be in ``0..K-1``.
+* ``pred_probs``: 2-D float16/float32/float64 array, any strides, read in place; every value is
+  converted to float64 before any arithmetic.
+* ``n_jobs``: number of threads, ``None`` = all cores. Results never depend on it.
+* Ties in every selection or ordering are broken by the lower row index.
+* ``thresholds`` are per-class confident thresholds: ``t_k`` = mean of ``pred_probs[i, k]`` over
+  rows with ``labels[i] == k``, where the sum is exact (each value truncated to a multiple of
+  2**-87, summed as an integer, rounded once to float64), divided by the class count; classes
+  absent from ``labels`` get 2.0; then clipped below at 2e-6.
+"""
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__version__: str
+
+def set_num_threads_default(n: int | None) -> None:
+    """Default thread count used when a kernel gets ``n_jobs=None`` (None = all cores)."""
+
+def check_pred_probs(pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None) -> None:
+    """Raise PredProbsError on the first row with a non-finite, negative, > 1 + 1e-6 value or a sum
+    further than ``row_sum_tol`` from 1."""
+
+def confident_thresholds(
+    labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None
+) -> NDArray[np.float64]:
+    """Per-class confident thresholds (see module docstring), shape (K,)."""
+
+def confident_joint(
+    labels: NDArray[Any],
+    pred_probs: NDArray[Any],
+    thresholds: NDArray[np.float64] | None,
+    calibrate: bool,
+    return_indices: bool,
+    row_sum_tol: float,
+    n_jobs: int | None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64] | None]:
+    """cleanlab's confident joint (rows = given label, columns = guessed true label) and, when
+    ``return_indices``, the sorted indices of the off-diagonal rows of the *uncalibrated* assignment.
+    ``thresholds=None`` computes them."""
+
+def calibrate_confident_joint(
+    confident_joint: NDArray[np.int64], label_counts: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Rescale rows to the label counts and round preserving row totals (cleanlab 2.3)."""
+
+def estimate_latent(
+    confident_joint: NDArray[np.int64], label_counts: NDArray[np.int64], py_method: str, converge: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(py, noise_matrix, inverse_noise_matrix) from a confident joint (cleanlab 2.6, 2.7)."""
+
+def argmax_confusion(labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None) -> NDArray[np.int64]:
+    """(K, K) counts of (given label, argmax of pred_probs)."""
+
+def label_issues(
+    labels: NDArray[Any],
+    pred_probs: NDArray[Any],
+    filter_by: str,
+    frac_noise: float,
+    num_to_remove_per_class: NDArray[np.int64] | None,
+    min_examples_per_class: int,
+    confident_joint: NDArray[np.int64] | None,
+    row_sum_tol: float,
+    n_jobs: int | None,
+) -> tuple[NDArray[np.bool_], list[int]]:
+    """Boolean issue mask of ``filter.find_label_issues`` (single label) and the classes that had
+    too few examples to prune (the caller warns about them)."""
+
+def predicted_neq_given(labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None) -> NDArray[np.bool_]:
+    """``argmax(pred_probs, axis=1) != labels``."""
+
+def label_quality_scores(
+    labels: NDArray[Any],
+    pred_probs: NDArray[Any],
+    method: str,
+    thresholds: NDArray[np.float64] | None,
+    row_sum_tol: float,
+    n_jobs: int | None,
+) -> NDArray[np.float64]:
+    """Per-example scores; ``thresholds`` given means adjust_pred_probs with those thresholds."""
+
+def order_label_issues(
+    mask: NDArray[np.bool_],
+    labels: NDArray[Any],
+    pred_probs: NDArray[Any],
+    method: str,
+    thresholds: NDArray[np.float64] | None,
+    row_sum_tol: float,
+    n_jobs: int | None,
+) -> NDArray[np.int64]:
+    """Indices of ``mask`` sorted by ascending score, ties by index."""
+
+def smallest_indices(scores: NDArray[np.float64], top: int) -> NDArray[np.int64]:
+    """Indices of the ``top`` smallest scores in ascending order, ties by index."""
+
+def compute_py(
+    ps: NDArray[np.float64],
+    noise_matrix: NDArray[np.float64],
+    inverse_noise_matrix: NDArray[np.float64],
+    py_method: str,
+    true_labels_class_counts: NDArray[np.float64] | None,
+) -> NDArray[np.float64]: ...
+def compute_inv_noise_matrix(
+    py: NDArray[np.float64], noise_matrix: NDArray[np.float64], ps: NDArray[np.float64] | None
+) -> NDArray[np.float64]: ...
+def compute_noise_matrix_from_inverse(
+    ps: NDArray[np.float64], inverse_noise_matrix: NDArray[np.float64], py: NDArray[np.float64] | None
+) -> NDArray[np.float64]: ...
+def compute_py_inv_noise_matrix(
+    ps: NDArray[np.float64], noise_matrix: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def compute_pyx(
+    pred_probs: NDArray[Any],
+    noise_matrix: NDArray[np.float64],
+    inverse_noise_matrix: NDArray[np.float64],
+    n_jobs: int | None,
+) -> NDArray[np.float64]: ...

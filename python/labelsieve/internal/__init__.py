@@ -1,0 +1,1 @@
+"""Internal building blocks exposed under cleanlab's names (``cleanlab.internal``)."""

@@ -1,0 +1,432 @@
+//! Confident thresholds, the confident joint and its calibration (cleanlab 2.9 `count`).
+
+use crate::data::{Label, Prob, Rows};
+use crate::error::{Error, Result};
+use crate::parallel;
+use crate::validate::{first_bad, report_bad_row, row_ok};
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
+/// Threshold of a class with no examples: no probability can reach it.
+pub const MISSING_CLASS_THRESHOLD: f64 = 2.0;
+/// Thresholds are clipped below at this value.
+pub const THRESHOLD_FLOOR: f64 = 2e-6;
+/// A class is confident when `p >= t - CONFIDENCE_SLACK`.
+pub const CONFIDENCE_SLACK: f64 = 1e-6;
+/// The given label's probability is boosted by this much before the argmax veto.
+pub const VETO_BOOST: f64 = 1e-6;
+
+/// Scale of the fixed-point exact sum: values are truncated to multiples of 2^-87.
+const FIXED_BITS: i32 = 87;
+
+/// `trunc(v * 2^87)` for finite `v` in [0, 2), by bit manipulation (no float-to-int128 call).
+#[inline(always)]
+pub fn fixed87(v: f64) -> i128 {
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    if exp == 0 || bits >> 63 == 1 {
+        return 0;
+    }
+    let mant = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+    // v = mant * 2^(exp - 1075), so v * 2^87 = mant * 2^(exp - 1075 + 87).
+    let shift = exp - 1075 + FIXED_BITS;
+    if shift >= 0 {
+        i128::from(mant) << shift
+    } else if shift > -64 {
+        i128::from(mant >> (-shift))
+    } else {
+        0
+    }
+}
+
+/// Exact per-class sums of the given-label probability and per-class counts (mergeable).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThresholdSums {
+    pub sums: Vec<i128>,
+    pub counts: Vec<u64>,
+}
+
+impl ThresholdSums {
+    pub fn new(k: usize) -> Self {
+        ThresholdSums { sums: vec![0; k], counts: vec![0; k] }
+    }
+
+    pub fn merge(mut self, other: ThresholdSums) -> Self {
+        for (a, b) in self.sums.iter_mut().zip(other.sums) {
+            *a += b;
+        }
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self
+    }
+
+    /// Mean per class (exact sum rounded once), 2.0 for absent classes, floored at 2e-6.
+    pub fn thresholds(&self) -> Vec<f64> {
+        let scale = 2f64.powi(-FIXED_BITS);
+        self.sums
+            .iter()
+            .zip(&self.counts)
+            .map(|(&s, &c)| {
+                let t = if c == 0 { MISSING_CLASS_THRESHOLD } else { (s as f64) * scale / (c as f64) };
+                t.max(THRESHOLD_FLOOR)
+            })
+            .collect()
+    }
+}
+
+/// Pass 1: validate every row and accumulate the threshold sums.
+pub fn threshold_sums<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    tol: f64,
+) -> Result<ThresholdSums> {
+    let rows = Rows::new(pred_probs);
+    let k = rows.k();
+    let par = parallel::worth_parallel(rows.n() * k);
+    let (sums, bad) = parallel::map_reduce(
+        rows.n(),
+        par,
+        || (ThresholdSums::new(k), None),
+        |(acc, bad): &mut (ThresholdSums, Option<usize>), range| {
+            let mut buf = vec![0.0; k];
+            for i in range {
+                let row = rows.row(i, &mut buf);
+                if !row_ok(row, tol) {
+                    *bad = first_bad(*bad, Some(i));
+                    return;
+                }
+                let c = labels[i].class();
+                acc.sums[c] += fixed87(row[c]);
+                acc.counts[c] += 1;
+            }
+        },
+        |(a, ba), (b, bb)| (a.merge(b), first_bad(ba, bb)),
+    );
+    report_bad_row(&rows, bad, tol)?;
+    Ok(sums)
+}
+
+/// Per-class confident thresholds (cleanlab `get_confident_thresholds`).
+pub fn confident_thresholds<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    tol: f64,
+) -> Result<Vec<f64>> {
+    Ok(threshold_sums(labels, pred_probs, tol)?.thresholds())
+}
+
+/// What the confident-joint pass decides about one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowVerdict {
+    /// Guessed true label, or `None` when no class is confident.
+    pub guess: Option<usize>,
+    /// The 1e-6-boosted argmax equals the given label (never an issue for most filters).
+    pub vetoed: bool,
+}
+
+/// Classify one row: confident classes against `t - 1e-6`, cleanlab's global-argmax rule when
+/// several are confident, and the boosted-argmax veto.
+#[inline(always)]
+pub fn row_verdict(row: &[f64], given: usize, cut: &[f64]) -> RowVerdict {
+    let mut n_conf = 0u32;
+    let mut last_conf = 0usize;
+    let mut arg = 0usize;
+    let mut best = f64::NEG_INFINITY;
+    for (j, (&p, &c)) in row.iter().zip(cut).enumerate() {
+        if p >= c {
+            n_conf += 1;
+            last_conf = j;
+        }
+        if p > best {
+            best = p;
+            arg = j;
+        }
+    }
+    let guess = match n_conf {
+        0 => None,
+        1 => Some(last_conf),
+        _ => Some(arg),
+    };
+    RowVerdict { guess, vetoed: boosted_argmax(row, given) == given }
+}
+
+/// argmax of the row after adding 1e-6 to the given label's entry (first maximum wins).
+#[inline(always)]
+pub fn boosted_argmax(row: &[f64], given: usize) -> usize {
+    let mut arg = 0usize;
+    let mut best = f64::NEG_INFINITY;
+    for (j, &p) in row.iter().enumerate() {
+        let v = if j == given { p + VETO_BOOST } else { p };
+        if v > best {
+            best = v;
+            arg = j;
+        }
+    }
+    arg
+}
+
+/// argmax with the first maximum winning (numpy semantics on NaN-free rows).
+#[inline(always)]
+pub fn argmax(row: &[f64]) -> usize {
+    let mut arg = 0usize;
+    let mut best = f64::NEG_INFINITY;
+    for (j, &p) in row.iter().enumerate() {
+        if p > best {
+            best = p;
+            arg = j;
+        }
+    }
+    arg
+}
+
+/// Result of the confident-joint pass.
+#[derive(Clone, Debug)]
+pub struct JointPass {
+    /// Uncalibrated counts, rows = given label, columns = guessed label (diagonal not yet forced).
+    pub counts: Vec<u64>,
+    /// Sorted off-diagonal row indices (only when asked for).
+    pub off_diagonal: Vec<usize>,
+    /// Off-diagonal rows that survive the argmax veto (cleanlab's `off_diagonal` issue count).
+    pub issues: u64,
+}
+
+/// Pass 2: count the confident joint; optionally collect the off-diagonal indices.
+pub fn joint_pass<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    thresholds: &[f64],
+    want_indices: bool,
+) -> JointPass {
+    let rows = Rows::new(pred_probs);
+    let k = rows.k();
+    let cut: Vec<f64> = thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect();
+    let par = parallel::worth_parallel(rows.n() * k);
+    let init = || JointPass { counts: vec![0; k * k], off_diagonal: Vec::new(), issues: 0 };
+    let mut out = parallel::map_reduce(
+        rows.n(),
+        par,
+        init,
+        |acc: &mut JointPass, range| {
+            let mut buf = vec![0.0; k];
+            for i in range {
+                let row = rows.row(i, &mut buf);
+                let s = labels[i].class();
+                let v = row_verdict(row, s, &cut);
+                if let Some(g) = v.guess {
+                    acc.counts[s * k + g] += 1;
+                    if g != s {
+                        if want_indices {
+                            acc.off_diagonal.push(i);
+                        }
+                        acc.issues += u64::from(!v.vetoed);
+                    }
+                }
+            }
+        },
+        |mut a, b| {
+            for (x, y) in a.counts.iter_mut().zip(b.counts) {
+                *x += y;
+            }
+            a.off_diagonal.extend(b.off_diagonal);
+            a.issues += b.issues;
+            a
+        },
+    );
+    out.off_diagonal.sort_unstable();
+    out
+}
+
+/// Uncalibrated counts as a (K, K) matrix with the diagonal forced to at least 1.
+pub fn counts_to_matrix(counts: &[u64], k: usize) -> Array2<i64> {
+    let mut cj = Array2::from_shape_fn((k, k), |(r, c)| i64::try_from(counts[r * k + c]).unwrap_or(i64::MAX));
+    for d in 0..k {
+        cj[[d, d]] = cj[[d, d]].max(1);
+    }
+    cj
+}
+
+/// Orders the entries of a short vector ascending; ties are the caller's business
+/// (the bindings use numpy's own argsort so calibration ties resolve exactly as in cleanlab).
+pub trait Argsort: Sync {
+    fn argsort(&self, v: &[f64]) -> Vec<usize>;
+}
+
+/// Stable ascending argsort (ties keep index order).
+pub struct StableArgsort;
+
+impl Argsort for StableArgsort {
+    fn argsort(&self, v: &[f64]) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        idx
+    }
+}
+
+/// numpy's `np.round` (round half to even).
+#[inline]
+pub fn round_half_even(x: f64) -> f64 {
+    x.round_ties_even()
+}
+
+/// Round a vector to integers whose sum is the rounded sum of the floats, moving the entries
+/// with the largest (or most negative) residuals.
+pub fn round_preserving_sum(v: &[f64], sorter: &dyn Argsort) -> Vec<i64> {
+    let mut ints: Vec<i64> = v.iter().map(|&x| round_half_even(x) as i64).collect();
+    let target = round_half_even(crate::latent::np_sum(v)) as i64;
+    loop {
+        let total: i64 = ints.iter().sum();
+        let diff = target - total;
+        if diff == 0 {
+            return ints;
+        }
+        let resid: Vec<f64> = v.iter().zip(&ints).map(|(&x, &r)| x - r as f64).collect();
+        let order = sorter.argsort(&resid);
+        let m = (diff.unsigned_abs() as usize).min(v.len());
+        if diff > 0 {
+            for &i in &order[order.len() - m..] {
+                ints[i] += 1;
+            }
+        } else {
+            for &i in &order[..m] {
+                ints[i] -= 1;
+            }
+        }
+    }
+}
+
+/// Calibrate a confident joint: rows rescaled to the label counts, the whole matrix to their
+/// total, then rounded row by row preserving row totals.
+pub fn calibrate_confident_joint(
+    cj: ArrayView2<'_, i64>,
+    label_counts: &[i64],
+    sorter: &dyn Argsort,
+) -> Result<Array2<i64>> {
+    let k = cj.nrows();
+    if cj.ncols() != k || label_counts.len() != k {
+        return Err(Error::InvalidInput(format!(
+            "confident_joint must be a square (K, K) matrix matching {} label counts, but it has shape ({}, {})",
+            label_counts.len(),
+            cj.nrows(),
+            cj.ncols()
+        )));
+    }
+    let mut m = Array2::<f64>::zeros((k, k));
+    for r in 0..k {
+        let row: Vec<f64> = cj.row(r).iter().map(|&x| x as f64).collect();
+        let rs = crate::latent::np_sum(&row).max(1e-100);
+        for c in 0..k {
+            m[[r, c]] = row[c] / rs * label_counts[r] as f64;
+        }
+    }
+    let total = crate::latent::np_sum(m.as_slice().unwrap_or(&[])).max(1e-100);
+    let n_total = label_counts.iter().map(|&x| x as f64).sum::<f64>();
+    m.mapv_inplace(|x| x / total * n_total);
+    let mut out = Array2::<i64>::zeros((k, k));
+    for r in 0..k {
+        let row: Vec<f64> = m.row(r).to_vec();
+        for (c, v) in round_preserving_sum(&row, sorter).into_iter().enumerate() {
+            out[[r, c]] = v;
+        }
+    }
+    Ok(out)
+}
+
+/// Label counts for classes `0..k` (labels already checked).
+pub fn label_counts<L: Label>(labels: ArrayView1<'_, L>, k: usize) -> Vec<i64> {
+    let mut counts = vec![0i64; k];
+    for l in labels.iter() {
+        counts[l.class()] += 1;
+    }
+    counts
+}
+
+/// The full `compute_confident_joint`: thresholds (given or computed), counting, forced diagonal,
+/// optional calibration; returns the matrix and (when asked) the off-diagonal indices.
+pub fn confident_joint<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    thresholds: Option<&[f64]>,
+    calibrate: bool,
+    want_indices: bool,
+    tol: f64,
+    sorter: &dyn Argsort,
+) -> Result<(Array2<i64>, Vec<usize>)> {
+    let k = pred_probs.ncols();
+    let t = match thresholds {
+        Some(t) => {
+            crate::validate::check_pred_probs(pred_probs, tol)?;
+            t.to_vec()
+        }
+        None => confident_thresholds(labels, pred_probs, tol)?,
+    };
+    let pass = joint_pass(labels, pred_probs, &t, want_indices);
+    let mut cj = counts_to_matrix(&pass.counts, k);
+    if calibrate {
+        cj = calibrate_confident_joint(cj.view(), &label_counts(labels, k), sorter)?;
+    }
+    Ok((cj, pass.off_diagonal))
+}
+
+/// (K, K) counts of (given label, argmax), after validating every row.
+pub fn argmax_confusion<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    tol: f64,
+) -> Result<Array2<i64>> {
+    let rows = Rows::new(pred_probs);
+    let k = rows.k();
+    let par = parallel::worth_parallel(rows.n() * k);
+    let (counts, bad) = parallel::map_reduce(
+        rows.n(),
+        par,
+        || (vec![0i64; k * k], None),
+        |(acc, bad): &mut (Vec<i64>, Option<usize>), range| {
+            let mut buf = vec![0.0; k];
+            for i in range {
+                let row = rows.row(i, &mut buf);
+                if !row_ok(row, tol) {
+                    *bad = first_bad(*bad, Some(i));
+                    return;
+                }
+                acc[labels[i].class() * k + argmax(row)] += 1;
+            }
+        },
+        |(mut a, ba), (b, bb)| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+            (a, first_bad(ba, bb))
+        },
+    );
+    report_bad_row(&rows, bad, tol)?;
+    Ok(Array2::from_shape_vec((k, k), counts).unwrap_or_else(|_| Array2::zeros((k, k))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed87_is_exact_truncation() {
+        for &v in &[0.0, 1.0, 0.5, 0.1, 1e-12, 0.999_999_9, 1.000_001, 3e-30] {
+            let expect = (v * 2f64.powi(87)).trunc();
+            assert_eq!(fixed87(v) as f64, expect, "value {v}");
+        }
+        assert_eq!(fixed87(-0.0), 0);
+    }
+
+    #[test]
+    fn round_preserving_sum_keeps_total() {
+        let v = [0.3, 0.3, 0.4, 2.5, 1.5];
+        let r = round_preserving_sum(&v, &StableArgsort);
+        assert_eq!(r.iter().sum::<i64>(), 5);
+    }
+
+    #[test]
+    fn multi_confident_rows_take_the_global_argmax() {
+        // thresholds [0.9, 0.3, 0.3]; row [0.4, 0.3, 0.3] labelled 1: classes 1 and 2 confident, argmax is 0.
+        let cut = [0.9 - 1e-6, 0.3 - 1e-6, 0.3 - 1e-6];
+        let v = row_verdict(&[0.4, 0.3, 0.3], 1, &cut);
+        assert_eq!(v.guess, Some(0));
+    }
+}

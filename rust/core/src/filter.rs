@@ -1,0 +1,387 @@
+//! `find_label_issues` for single-label data: every `filter_by` rule of cleanlab 2.9.
+//!
+//! Pass 1 validates rows and sums thresholds, pass 2 counts the confident joint, pass 3 streams
+//! the rows once more through bounded top-k selectors (one per class for prune_by_class, one per
+//! (given, true) cell for prune_by_noise_rate) instead of sorting every class.
+
+use crate::count::{self, boosted_argmax, Argsort};
+use crate::data::{Label, Prob, Rows};
+use crate::error::{Error, Result};
+use crate::parallel;
+use crate::rank::{Method, Scorer};
+use crate::select::Smallest;
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
+/// cleanlab's `filter_by` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterBy {
+    PruneByNoiseRate,
+    PruneByClass,
+    Both,
+    ConfidentLearning,
+    PredictedNeqGiven,
+    LowNormalizedMargin,
+    LowSelfConfidence,
+}
+
+impl FilterBy {
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "prune_by_noise_rate" => FilterBy::PruneByNoiseRate,
+            "prune_by_class" => FilterBy::PruneByClass,
+            "both" => FilterBy::Both,
+            "confident_learning" => FilterBy::ConfidentLearning,
+            "predicted_neq_given" => FilterBy::PredictedNeqGiven,
+            "low_normalized_margin" => FilterBy::LowNormalizedMargin,
+            "low_self_confidence" => FilterBy::LowSelfConfidence,
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "filter_by must be one of prune_by_noise_rate, prune_by_class, both, confident_learning, predicted_neq_given, low_normalized_margin, low_self_confidence; got {other:?}"
+                )))
+            }
+        })
+    }
+}
+
+/// Options of `find_label_issues` that reach the kernel.
+pub struct IssueOptions<'a> {
+    pub filter_by: FilterBy,
+    pub frac_noise: f64,
+    pub num_to_remove_per_class: Option<&'a [i64]>,
+    pub min_examples_per_class: i64,
+    pub confident_joint: Option<ArrayView2<'a, i64>>,
+}
+
+/// The issue mask and the classes skipped for having too few examples.
+pub struct Issues {
+    pub mask: Vec<bool>,
+    pub too_few: Vec<usize>,
+}
+
+/// cleanlab `_keep_at_least_n_per_class` followed by `_reduce_prune_counts` on `pcm = cj.T`.
+pub fn prune_count_matrix(cj: ArrayView2<'_, i64>, min_per_class: i64, frac_noise: f64) -> Array2<i64> {
+    let k = cj.nrows();
+    let mut m = cj.t().mapv(|x| x as f64);
+    for c in 0..k {
+        let d = m[[c, c]];
+        let d_new = d.max(min_per_class as f64);
+        let delta = d_new - d;
+        let nonzero = m.column(c).iter().filter(|&&x| x != 0.0).count() as f64;
+        let spread = (nonzero - 1.0).max(1.0);
+        for r in 0..k {
+            m[[r, c]] = (m[[r, c]] - delta / spread).max(0.0);
+        }
+        m[[c, c]] = d_new;
+    }
+    let mut reduced = m.mapv(|x| x * frac_noise);
+    for c in 0..k {
+        reduced[[c, c]] = m[[c, c]];
+    }
+    let mut removed = vec![0.0; k];
+    for r in 0..k {
+        for c in 0..k {
+            removed[c] += m[[r, c]] - reduced[[r, c]];
+        }
+    }
+    for c in 0..k {
+        reduced[[c, c]] += removed[c];
+    }
+    reduced.mapv(|x| x as i64)
+}
+
+/// The rules that need the third (selection) pass, per given-label class.
+struct PrunePlan {
+    by_class: bool,
+    by_noise_rate: bool,
+    /// Rows to flag per class for prune_by_class (0 = none).
+    class_num: Vec<usize>,
+    /// Per class: the (true class j, count) cells for prune_by_noise_rate.
+    cells: Vec<Vec<(usize, usize)>>,
+}
+
+/// Selectors of one pass-3 worker.
+#[derive(Clone)]
+struct PruneState {
+    class_sel: Vec<Smallest>,
+    cell_sel: Vec<Vec<Smallest>>,
+}
+
+impl PruneState {
+    fn new(plan: &PrunePlan) -> Self {
+        PruneState {
+            class_sel: plan.class_num.iter().map(|&n| Smallest::new(if plan.by_class { n } else { 0 })).collect(),
+            cell_sel: plan
+                .cells
+                .iter()
+                .map(|cells| cells.iter().map(|&(_, n)| Smallest::new(n)).collect())
+                .collect(),
+        }
+    }
+
+    fn merge(self, other: PruneState) -> Self {
+        PruneState {
+            class_sel: self.class_sel.into_iter().zip(other.class_sel).map(|(a, b)| a.merge(b)).collect(),
+            cell_sel: self
+                .cell_sel
+                .into_iter()
+                .zip(other.cell_sel)
+                .map(|(a, b)| a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect())
+                .collect(),
+        }
+    }
+}
+
+/// Flag rows by `filter_by` (see `IssueOptions`), after validating `pred_probs`.
+pub fn label_issues<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    opts: &IssueOptions<'_>,
+    tol: f64,
+    sorter: &dyn Argsort,
+) -> Result<Issues> {
+    let k = pred_probs.ncols();
+    let n = pred_probs.nrows();
+    let thresholds = count::confident_thresholds(labels, pred_probs, tol)?;
+    let rows = Rows::new(pred_probs);
+    let par = parallel::worth_parallel(n * k);
+    match opts.filter_by {
+        FilterBy::PredictedNeqGiven => {
+            let mask = per_row_mask(&rows, labels, par, |row, s| count::argmax(row) != s && boosted_argmax(row, s) != s);
+            Ok(Issues { mask, too_few: Vec::new() })
+        }
+        FilterBy::ConfidentLearning => {
+            let cut: Vec<f64> = thresholds.iter().map(|t| t - count::CONFIDENCE_SLACK).collect();
+            let mask = per_row_mask(&rows, labels, par, |row, s| {
+                let v = count::row_verdict(row, s, &cut);
+                matches!(v.guess, Some(g) if g != s) && !v.vetoed
+            });
+            Ok(Issues { mask, too_few: Vec::new() })
+        }
+        FilterBy::LowSelfConfidence | FilterBy::LowNormalizedMargin => {
+            let method = if opts.filter_by == FilterBy::LowSelfConfidence {
+                Method::SelfConfidence
+            } else {
+                Method::NormalizedMargin
+            };
+            let num = count::joint_pass(labels, pred_probs, &thresholds, false).issues as usize;
+            let scorer = Scorer::new(method, None, k)?;
+            let sel = parallel::map_reduce(
+                n,
+                par,
+                || Smallest::new(num),
+                |acc: &mut Smallest, range| {
+                    let mut buf = vec![0.0; k];
+                    let mut adj = vec![0.0; k];
+                    for i in range {
+                        let row = rows.row(i, &mut buf);
+                        acc.offer(scorer.score(row, labels[i].class(), &mut adj), i);
+                    }
+                },
+                Smallest::merge,
+            );
+            let mut mask = vec![false; n];
+            for i in sel.finish() {
+                mask[i] = true;
+            }
+            Ok(Issues { mask, too_few: Vec::new() })
+        }
+        FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both => {
+            prune(labels, &rows, &thresholds, opts, par, sorter)
+        }
+    }
+}
+
+/// Rows where `flag(row, given)` holds.
+fn per_row_mask<T: Prob, L: Label>(
+    rows: &Rows<'_, T>,
+    labels: ArrayView1<'_, L>,
+    par: bool,
+    flag: impl Fn(&[f64], usize) -> bool + Sync + Send,
+) -> Vec<bool> {
+    let k = rows.k();
+    let mut mask = vec![false; rows.n()];
+    crate::rank::fill_chunks(&mut mask, par, |start, chunk| {
+        let mut buf = vec![0.0; k];
+        for (m, i) in chunk.iter_mut().zip(start..) {
+            *m = flag(rows.row(i, &mut buf), labels[i].class());
+        }
+        None
+    });
+    mask
+}
+
+fn prune<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    rows: &Rows<'_, T>,
+    thresholds: &[f64],
+    opts: &IssueOptions<'_>,
+    par: bool,
+    sorter: &dyn Argsort,
+) -> Result<Issues> {
+    let k = rows.k();
+    let n = rows.n();
+    let counts = count::label_counts(labels, k);
+    let cj = match opts.confident_joint {
+        Some(cj) => {
+            if cj.dim() != (k, k) {
+                return Err(Error::InvalidInput(format!(
+                    "confident_joint must have shape ({k}, {k}) to match pred_probs, but it has shape {:?}",
+                    cj.dim()
+                )));
+            }
+            cj.to_owned()
+        }
+        None => {
+            let pass = count::joint_pass(labels, rows.view(), thresholds, false);
+            let raw = count::counts_to_matrix(&pass.counts, k);
+            count::calibrate_confident_joint(raw.view(), &counts, sorter)?
+        }
+    };
+    let mut pcm = prune_count_matrix(cj.view(), opts.min_examples_per_class, opts.frac_noise);
+    if let Some(r) = opts.num_to_remove_per_class {
+        pcm = remove_per_class(pcm.view(), &counts, r, sorter)?;
+    }
+    let by_class = matches!(opts.filter_by, FilterBy::PruneByClass | FilterBy::Both);
+    let by_noise_rate = matches!(opts.filter_by, FilterBy::PruneByNoiseRate | FilterBy::Both);
+    let mut too_few = Vec::new();
+    let mut plan = PrunePlan { by_class, by_noise_rate, class_num: vec![0; k], cells: vec![Vec::new(); k] };
+    for c in 0..k {
+        if counts[c] <= opts.min_examples_per_class {
+            if by_class {
+                too_few.push(c);
+            }
+            if by_noise_rate {
+                too_few.push(c);
+            }
+            continue;
+        }
+        if by_class {
+            let num = counts[c] - pcm[[c, c]];
+            plan.class_num[c] = usize::try_from(num).unwrap_or(0);
+        }
+        if by_noise_rate {
+            for j in (0..k).filter(|&j| j != c) {
+                if let Ok(num) = usize::try_from(pcm[[j, c]]) {
+                    if num > 0 {
+                        plan.cells[c].push((j, num));
+                    }
+                }
+            }
+        }
+    }
+    let state = parallel::map_reduce(
+        n,
+        par,
+        || PruneState::new(&plan),
+        |st: &mut PruneState, range| {
+            let mut buf = vec![0.0; k];
+            for i in range {
+                let s = labels[i].class();
+                let class_on = plan.class_num[s] > 0;
+                if !class_on && plan.cells[s].is_empty() {
+                    continue;
+                }
+                let row = rows.row(i, &mut buf);
+                if class_on {
+                    st.class_sel[s].offer(row[s], i);
+                }
+                for (sel, &(j, _)) in st.cell_sel[s].iter_mut().zip(&plan.cells[s]) {
+                    // Largest margin row[j] - row[s] first == smallest row[s] - row[j].
+                    sel.offer(row[s] - row[j], i);
+                }
+            }
+        },
+        PruneState::merge,
+    );
+    let mut class_mask = vec![false; n];
+    let mut rate_mask = vec![false; n];
+    for (c, sel) in state.class_sel.into_iter().enumerate() {
+        if counts[c] > 1 {
+            for i in sel.finish() {
+                class_mask[i] = true;
+            }
+        }
+    }
+    for (c, sels) in state.cell_sel.into_iter().enumerate() {
+        if counts[c] > 1 {
+            for sel in sels {
+                for i in sel.finish() {
+                    rate_mask[i] = true;
+                }
+            }
+        }
+    }
+    let mut mask = match opts.filter_by {
+        FilterBy::PruneByClass => class_mask,
+        FilterBy::PruneByNoiseRate => rate_mask,
+        _ => class_mask.iter().zip(&rate_mask).map(|(a, b)| *a && *b).collect(),
+    };
+    let mut buf = vec![0.0; k];
+    for (i, m) in mask.iter_mut().enumerate() {
+        if *m {
+            let s = labels[i].class();
+            *m = boosted_argmax(rows.row(i, &mut buf), s) != s;
+        }
+    }
+    Ok(Issues { mask, too_few })
+}
+
+/// cleanlab's `num_to_remove_per_class` overwrite of the prune count matrix.
+pub fn remove_per_class(
+    pcm: ArrayView2<'_, i64>,
+    label_counts: &[i64],
+    remove: &[i64],
+    sorter: &dyn Argsort,
+) -> Result<Array2<i64>> {
+    let k = pcm.nrows();
+    if remove.len() != k {
+        return Err(Error::InvalidInput(format!(
+            "num_to_remove_per_class must have one entry per class ({k}), but it has {}",
+            remove.len()
+        )));
+    }
+    let m = pcm.mapv(|x| x as f64);
+    let rs = crate::latent::row_sums(m.view());
+    // Entry [i, j] divided by the row sum of row j: numpy broadcasting of (K, K) / (K,).
+    let psy = ndarray::Array2::from_shape_fn((k, k), |(i, j)| m[[i, j]] / rs[j]);
+    let noise: Vec<f64> = (0..k).map(|i| crate::latent::np_sum(&psy.row(i).to_vec()) - psy[[i, i]]).collect();
+    let mut out = ndarray::Array2::<f64>::zeros((k, k));
+    for i in 0..k {
+        for j in 0..k {
+            out[[i, j]] = psy[[i, j]] / noise[i] * remove[i] as f64;
+        }
+        out[[i, i]] = (label_counts[i] - remove[i]) as f64;
+    }
+    let mut res = ndarray::Array2::<i64>::zeros((k, k));
+    for i in 0..k {
+        for (j, v) in count::round_preserving_sum(&out.row(i).to_vec(), sorter).into_iter().enumerate() {
+            res[[i, j]] = v;
+        }
+    }
+    Ok(res)
+}
+
+/// `argmax(pred_probs) != labels` (cleanlab `find_predicted_neq_given`), validating every row.
+pub fn predicted_neq_given<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    tol: f64,
+) -> Result<Vec<bool>> {
+    let rows = Rows::new(pred_probs);
+    let k = rows.k();
+    let mut mask = vec![false; rows.n()];
+    let par = parallel::worth_parallel(rows.n() * k);
+    let bad = crate::rank::fill_chunks(&mut mask, par, |start, chunk| {
+        let mut buf = vec![0.0; k];
+        for (m, i) in chunk.iter_mut().zip(start..) {
+            let row = rows.row(i, &mut buf);
+            if !crate::validate::row_ok(row, tol) {
+                return Some(i);
+            }
+            *m = count::argmax(row) != labels[i].class();
+        }
+        None
+    });
+    crate::validate::report_bad_row(&rows, bad, tol)?;
+    Ok(mask)
+}

@@ -1,0 +1,18 @@
+//! Confident Learning kernels (Northcutt, Jiang, Chuang, JAIR 2021) in pure Rust.
+//!
+//! Every public function works on ndarray views of any layout, reads float16/float32/float64
+//! probabilities in place and does its arithmetic in f64. Results never depend on the number of
+//! threads: sums are exact integers, selections use a total order (key, then row index).
+
+pub mod count;
+pub mod data;
+pub mod error;
+pub mod filter;
+pub mod latent;
+pub mod parallel;
+pub mod rank;
+pub mod select;
+pub mod validate;
+
+pub use data::{Label, Prob};
+pub use error::{Error, Result};

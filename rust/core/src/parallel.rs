@@ -1,0 +1,89 @@
+//! Thread pools per `n_jobs` and the fixed-grid chunked map-reduce every kernel uses.
+//!
+//! Chunks are fixed row ranges independent of the thread count and every reduction merged over
+//! them is exact (integer counts, exact sums, total-order selections), so results are identical
+//! for any number of threads.
+
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Rows per work item: large enough to amortise scheduling, small enough to balance 2+ threads.
+pub const CHUNK_ROWS: usize = 16 * 1024;
+
+/// Below this many matrix elements a call runs on the calling thread (pool start-up costs more).
+pub const SERIAL_ELEMENTS: usize = 1 << 18;
+
+static DEFAULT_THREADS: Mutex<Option<usize>> = Mutex::new(None);
+
+fn pools() -> &'static Mutex<HashMap<usize, Arc<rayon::ThreadPool>>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    POOLS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Set the thread count used when `n_jobs` is `None` (`None` restores "all cores").
+pub fn set_default_threads(n: Option<usize>) {
+    *DEFAULT_THREADS.lock().unwrap_or_else(|e| e.into_inner()) = n.filter(|&n| n > 0);
+}
+
+/// Number of threads for a call: `n_jobs`, else the default, else all available cores.
+pub fn resolve_threads(n_jobs: Option<usize>) -> usize {
+    n_jobs
+        .filter(|&n| n > 0)
+        .or(*DEFAULT_THREADS.lock().unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Run `f` on a pool of `threads` threads (cached), or inline when one thread is asked for.
+pub fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    if threads <= 1 {
+        return f();
+    }
+    let pool = {
+        let mut map = pools().lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(threads)
+            .or_insert_with(|| {
+                Arc::new(
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .thread_name(|i| format!("labelsieve-{i}"))
+                        .build()
+                        .expect("failed to start a thread pool"),
+                )
+            })
+            .clone()
+    };
+    pool.install(f)
+}
+
+/// Map `map` over fixed row chunks of `0..n` and merge with `merge`, in parallel when `parallel`.
+/// `merge` must be associative and commutative in effect (exact reductions only).
+pub fn map_reduce<A, M, R>(n: usize, parallel: bool, init: impl Fn() -> A + Sync + Send, map: M, merge: R) -> A
+where
+    A: Send,
+    M: Fn(&mut A, Range<usize>) + Sync + Send,
+    R: Fn(A, A) -> A + Sync + Send,
+{
+    let chunks = n.div_ceil(CHUNK_ROWS);
+    let range = |c: usize| c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n);
+    if !parallel || chunks <= 1 {
+        let mut acc = init();
+        for c in 0..chunks {
+            map(&mut acc, range(c));
+        }
+        return acc;
+    }
+    (0..chunks)
+        .into_par_iter()
+        .fold(&init, |mut acc, c| {
+            map(&mut acc, range(c));
+            acc
+        })
+        .reduce(&init, merge)
+}
+
+/// Whether a call over `elements` matrix entries is worth running in parallel.
+pub fn worth_parallel(elements: usize) -> bool {
+    elements >= SERIAL_ELEMENTS && rayon::current_num_threads() > 1
+}

@@ -1,0 +1,184 @@
+//! Per-example label quality scores and the ordering of label issues (cleanlab 2.9 `rank`).
+
+use crate::data::{Label, Prob, Rows};
+use crate::error::{Error, Result};
+use crate::latent::np_sum;
+use crate::parallel;
+use crate::select::Smallest;
+use crate::validate::{report_bad_row, row_ok};
+use ndarray::{ArrayView1, ArrayView2};
+
+/// Which score (cleanlab `method` / `rank_by`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    SelfConfidence,
+    NormalizedMargin,
+    ConfidenceWeightedEntropy,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "self_confidence" => Ok(Method::SelfConfidence),
+            "normalized_margin" => Ok(Method::NormalizedMargin),
+            "confidence_weighted_entropy" => Ok(Method::ConfidenceWeightedEntropy),
+            other => Err(Error::InvalidInput(format!(
+                "{other} is not a valid scoring method for rank_by! Please choose a valid rank_by: self_confidence, normalized_margin, confidence_weighted_entropy"
+            ))),
+        }
+    }
+}
+
+/// Scoring context shared by every row: the method, and thresholds when adjusting pred_probs.
+pub struct Scorer {
+    method: Method,
+    /// `(thresholds, max threshold)` for adjust_pred_probs.
+    adjust: Option<(Vec<f64>, f64)>,
+    log_k: f64,
+}
+
+impl Scorer {
+    pub fn new(method: Method, thresholds: Option<&[f64]>, k: usize) -> Result<Self> {
+        if method == Method::ConfidenceWeightedEntropy && thresholds.is_some() {
+            return Err(Error::InvalidInput(
+                "adjust_pred_probs is not currently supported for confidence_weighted_entropy.".into(),
+            ));
+        }
+        let adjust = thresholds.map(|t| (t.to_vec(), t.iter().copied().fold(f64::NEG_INFINITY, f64::max)));
+        Ok(Scorer { method, adjust, log_k: (k as f64).ln() })
+    }
+
+    /// Score of one row with given label `s`; `buf` (length K) holds adjusted probabilities.
+    #[inline(always)]
+    pub fn score(&self, row: &[f64], s: usize, buf: &mut [f64]) -> f64 {
+        let row = match &self.adjust {
+            None => row,
+            Some((t, tmax)) => {
+                for ((b, &p), &tk) in buf.iter_mut().zip(row).zip(t) {
+                    *b = p - tk + tmax;
+                }
+                let total = np_sum(buf);
+                for b in buf.iter_mut() {
+                    *b /= total;
+                }
+                &*buf
+            }
+        };
+        match self.method {
+            Method::SelfConfidence => row[s],
+            Method::NormalizedMargin => {
+                let mut other = f64::NEG_INFINITY;
+                for (j, &p) in row.iter().enumerate() {
+                    if j != s && p > other {
+                        other = p;
+                    }
+                }
+                (row[s] - other + 1.0) / 2.0
+            }
+            Method::ConfidenceWeightedEntropy => {
+                let sc = row[s].max(1e-6);
+                let terms: Vec<f64> = row.iter().map(|&p| if p == 0.0 { 0.0 } else { p * p.ln() }).collect();
+                let entropy = -np_sum(&terms) / self.log_k;
+                let x = entropy / sc;
+                (1.0 + x).ln() / x.max(1e-6)
+            }
+        }
+    }
+}
+
+/// Scores of every row (validating rows as they are read).
+pub fn label_quality_scores<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    method: Method,
+    thresholds: Option<&[f64]>,
+    tol: f64,
+) -> Result<Vec<f64>> {
+    let rows = Rows::new(pred_probs);
+    let k = rows.k();
+    let scorer = Scorer::new(method, thresholds, k)?;
+    let n = rows.n();
+    let mut out = vec![0.0; n];
+    let par = parallel::worth_parallel(n * k);
+    let bad = fill_chunks(&mut out, par, |start, chunk| {
+        let mut buf = vec![0.0; k];
+        let mut adj = vec![0.0; k];
+        for (o, i) in chunk.iter_mut().zip(start..) {
+            let row = rows.row(i, &mut buf);
+            if !row_ok(row, tol) {
+                return Some(i);
+            }
+            *o = scorer.score(row, labels[i].class(), &mut adj);
+        }
+        None
+    });
+    report_bad_row(&rows, bad, tol)?;
+    Ok(out)
+}
+
+/// Fill `out` in fixed chunks, in parallel when asked; returns the first failing row, if any.
+pub fn fill_chunks<V: Send>(
+    out: &mut [V],
+    parallel: bool,
+    f: impl Fn(usize, &mut [V]) -> Option<usize> + Sync + Send,
+) -> Option<usize> {
+    use rayon::prelude::*;
+    let size = parallel::CHUNK_ROWS;
+    if !parallel {
+        return out.chunks_mut(size).enumerate().filter_map(|(c, ch)| f(c * size, ch)).min();
+    }
+    out.par_chunks_mut(size).enumerate().filter_map(|(c, ch)| f(c * size, ch)).min()
+}
+
+/// Indices where `mask` is true, ordered by ascending score, ties by index.
+pub fn order_label_issues<T: Prob, L: Label>(
+    mask: ArrayView1<'_, bool>,
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    method: Method,
+    thresholds: Option<&[f64]>,
+    tol: f64,
+) -> Result<Vec<usize>> {
+    let rows = Rows::new(pred_probs);
+    let k = rows.k();
+    if mask.len() != rows.n() {
+        return Err(Error::InvalidInput(format!(
+            "label_issues_mask has length {} but pred_probs has {} rows",
+            mask.len(),
+            rows.n()
+        )));
+    }
+    crate::validate::check_pred_probs(pred_probs, tol)?;
+    let scorer = Scorer::new(method, thresholds, k)?;
+    let mut buf = vec![0.0; k];
+    let mut adj = vec![0.0; k];
+    let mut keyed: Vec<(f64, usize)> = mask
+        .iter()
+        .enumerate()
+        .filter(|(_, &m)| m)
+        .map(|(i, _)| (scorer.score(rows.row(i, &mut buf), labels[i].class(), &mut adj), i))
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
+    Ok(keyed.into_iter().map(|(_, i)| i).collect())
+}
+
+/// Indices of the `top` smallest scores, ascending, ties by index (cleanlab `find_top_issues`).
+pub fn smallest_indices(scores: ArrayView1<'_, f64>, top: usize) -> Result<Vec<usize>> {
+    if let Some(i) = scores.iter().position(|s| s.is_nan()) {
+        return Err(Error::InvalidInput(format!("quality_scores[{i}] is NaN; expected real numbers")));
+    }
+    let n = scores.len();
+    let par = parallel::worth_parallel(n);
+    let sel = parallel::map_reduce(
+        n,
+        par,
+        || Smallest::new(top.min(n)),
+        |acc: &mut Smallest, range| {
+            for i in range {
+                acc.offer(scores[i], i);
+            }
+        },
+        Smallest::merge,
+    );
+    Ok(sel.finish())
+}

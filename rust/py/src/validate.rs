@@ -1,0 +1,21 @@
+//! Binding of `labelsieve_core::validate`.
+
+use crate::arrays::threads;
+use crate::errors::to_py;
+use crate::with_probs;
+use labelsieve_core::{parallel, validate};
+use pyo3::prelude::*;
+
+#[pyfunction]
+#[pyo3(signature = (pred_probs, row_sum_tol, n_jobs=None))]
+pub fn check_pred_probs(
+    py: Python<'_>,
+    pred_probs: &Bound<'_, PyAny>,
+    row_sum_tol: f64,
+    n_jobs: Option<usize>,
+) -> PyResult<()> {
+    let t = threads(n_jobs);
+    with_probs!(pred_probs, |p| {
+        py.detach(|| parallel::install(t, || validate::check_pred_probs(p, row_sum_tol))).map_err(to_py)
+    })
+}
