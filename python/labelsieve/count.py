@@ -90,12 +90,17 @@ def compute_confident_joint(
     cj, idx = _backend.kernels().confident_joint(
         labs, probs, t, bool(calibrate), bool(return_indices_of_off_diagonals), row_sum_tol(probs), None
     )
+    if not calibrate:
+        # cleanlab returns the uncalibrated matrix in Fortran order; later calibrations sum it by columns.
+        cj = np.asfortranarray(cj)
     if return_indices_of_off_diagonals:
         return cj, idx
     return cj
 
 
-def calibrate_confident_joint(confident_joint: Any, labels: Any, *, multi_label: bool = False) -> NDArray[np.int64]:
+def calibrate_confident_joint(
+    confident_joint: Any, labels: Any, *, multi_label: bool = False
+) -> NDArray[np.int64]:
     """Rescale each row of a confident joint to the number of examples with that label, then round
     so that row totals are preserved exactly (the matrix then sums to N)."""
     check_no_multi_label(multi_label)
@@ -103,9 +108,12 @@ def calibrate_confident_joint(confident_joint: Any, labels: Any, *, multi_label:
     labs = labels_to_array(labels)
     k = cj.shape[0]
     if labs.size and (labs.min() < 0 or labs.max() >= k):
-        raise LabelsError(f"labels must be class indices in 0..{k - 1} to match confident_joint of shape {cj.shape}")
+        raise LabelsError(
+            f"labels must be class indices in 0..{k - 1} to match confident_joint of shape {cj.shape}"
+        )
+    # The caller's memory order is kept: numpy (hence cleanlab) sums a Fortran-ordered matrix by columns.
     return _backend.kernels().calibrate_confident_joint(
-        np.ascontiguousarray(cj, dtype=np.int64), _label_counts(labs, k)
+        np.asarray(cj, dtype=np.int64, order="K"), _label_counts(labs, k)
     )
 
 
@@ -192,9 +200,14 @@ def estimate_latent(
     if labs.size == 0:
         raise LabelsError("labels is empty; expected at least one example")
     if labs.min() < 0 or labs.max() >= k:
-        raise LabelsError(f"labels must be class indices in 0..{k - 1} to match confident_joint of shape {cj.shape}")
+        raise LabelsError(
+            f"labels must be class indices in 0..{k - 1} to match confident_joint of shape {cj.shape}"
+        )
     return _backend.kernels().estimate_latent(
-        np.ascontiguousarray(cj, dtype=np.int64), _label_counts(labs, k), py_method, bool(converge_latent_estimates)
+        np.ascontiguousarray(cj, dtype=np.int64),
+        _label_counts(labs, k),
+        py_method,
+        bool(converge_latent_estimates),
     )
 
 
@@ -212,5 +225,7 @@ def estimate_py_and_noise_matrices_from_probabilities(
     labs, probs = check_inputs(labels, pred_probs)
     cj = compute_confident_joint(labs, probs, thresholds=thresholds, calibrate=calibrate)
     assert isinstance(cj, np.ndarray)
-    py, nm, inv = estimate_latent(cj, labs, py_method=py_method, converge_latent_estimates=converge_latent_estimates)
+    py, nm, inv = estimate_latent(
+        cj, labs, py_method=py_method, converge_latent_estimates=converge_latent_estimates
+    )
     return py, nm, inv, cj

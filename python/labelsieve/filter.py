@@ -31,7 +31,12 @@ FILTER_BY = (
     "confident_learning",
     "predicted_neq_given",
 )
-_NO_PRUNE_COUNTS = ("confident_learning", "predicted_neq_given", "low_normalized_margin", "low_self_confidence")
+_NO_PRUNE_COUNTS = (
+    "confident_learning",
+    "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
+)
 
 
 def find_label_issues(
@@ -109,11 +114,21 @@ def find_label_issues(
     if confident_joint is not None and filter_by != "confident_learning":
         cj = np.ascontiguousarray(check_square(confident_joint, "confident_joint", k), dtype=np.int64)
     if isinstance(min_examples_per_class, bool) or not isinstance(min_examples_per_class, int | np.integer):
-        raise InvalidInputError(f"min_examples_per_class must be an integer, but it is {min_examples_per_class!r}")
+        raise InvalidInputError(
+            f"min_examples_per_class must be an integer, but it is {min_examples_per_class!r}"
+        )
     if return_indices_ranked_by is not None:
         _check_rank_by(return_indices_ranked_by)
     mask, too_few = _backend.kernels().label_issues(
-        labs, probs, filter_by, float(frac_noise), remove, int(min_examples_per_class), cj, row_sum_tol(probs), threads
+        labs,
+        probs,
+        filter_by,
+        float(frac_noise),
+        remove,
+        int(min_examples_per_class),
+        cj,
+        row_sum_tol(probs),
+        threads,
     )
     for c in too_few:
         warnings.warn(
@@ -126,7 +141,9 @@ def find_label_issues(
         print(f"Number of label issues found: {int(mask.sum())}")
     if return_indices_ranked_by is None:
         return mask
-    return order_label_issues(mask, labs, probs, rank_by=return_indices_ranked_by, rank_by_kwargs=rank_by_kwargs)
+    return order_label_issues(
+        mask, labs, probs, rank_by=return_indices_ranked_by, rank_by_kwargs=rank_by_kwargs
+    )
 
 
 def find_predicted_neq_given(labels: Any, pred_probs: Any, *, multi_label: bool = False) -> NDArray[np.bool_]:
@@ -144,7 +161,9 @@ def find_label_issues_using_argmax_confusion_matrix(
     labs, probs = check_inputs(labels, pred_probs)
     cj = _backend.kernels().argmax_confusion(labs, probs, row_sum_tol(probs), None)
     if calibrate:
+        # Fortran order, as cleanlab's transposed confusion matrix (numpy then sums it by columns).
         cj = _backend.kernels().calibrate_confident_joint(
-            cj, np.bincount(labs.astype(np.int64, copy=False), minlength=probs.shape[1]).astype(np.int64)
+            np.asfortranarray(cj),
+            np.bincount(labs.astype(np.int64, copy=False), minlength=probs.shape[1]).astype(np.int64),
         )
     return find_label_issues(labs, probs, confident_joint=cj, filter_by=filter_by)

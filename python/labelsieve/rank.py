@@ -34,10 +34,14 @@ def _check_rank_by(method: str) -> None:
         )
 
 
-def _scores(labels: NDArray[Any], probs: NDArray[Any], method: str, adjust_pred_probs: bool) -> NDArray[np.float64]:
+def _scores(
+    labels: NDArray[Any], probs: NDArray[Any], method: str, adjust_pred_probs: bool
+) -> NDArray[np.float64]:
     _check_rank_by(method)
     if adjust_pred_probs and method == "confidence_weighted_entropy":
-        raise InvalidInputError("adjust_pred_probs is not currently supported for confidence_weighted_entropy.")
+        raise InvalidInputError(
+            "adjust_pred_probs is not currently supported for confidence_weighted_entropy."
+        )
     k = _backend.kernels()
     tol = row_sum_tol(probs)
     thresholds = k.confident_thresholds(labels, probs, tol, None) if adjust_pred_probs else None
@@ -96,7 +100,9 @@ def order_label_issues(
     if kwargs:
         raise InvalidInputError(f"rank_by_kwargs accepts only 'adjust_pred_probs', but got {sorted(kwargs)}")
     if adjust and rank_by == "confidence_weighted_entropy":
-        raise InvalidInputError("adjust_pred_probs is not currently supported for confidence_weighted_entropy.")
+        raise InvalidInputError(
+            "adjust_pred_probs is not currently supported for confidence_weighted_entropy."
+        )
     k = _backend.kernels()
     tol = row_sum_tol(probs)
     thresholds = k.confident_thresholds(labs, probs, tol, None) if adjust else None
@@ -152,7 +158,11 @@ def get_label_quality_ensemble_scores(
         )
     if custom_weights is not None and weight_ensemble_members_by != "custom":
         raise InvalidInputError('custom_weights provided but weight_ensemble_members_by is not "custom"!')
-    t_values = [1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 200] if log_loss_search_T_values is None else log_loss_search_T_values
+    t_values = (
+        [1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 200]
+        if log_loss_search_T_values is None
+        else log_loss_search_T_values
+    )
     labs = labels_to_array(labels)
     members = [check_inputs(labs, p)[1] for p in pred_probs_list]
     scores = np.stack([_scores(labs, p, method, adjust_pred_probs) for p in members])

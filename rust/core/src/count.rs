@@ -47,7 +47,10 @@ pub struct ThresholdSums {
 
 impl ThresholdSums {
     pub fn new(k: usize) -> Self {
-        ThresholdSums { sums: vec![0; k], counts: vec![0; k] }
+        ThresholdSums {
+            sums: vec![0; k],
+            counts: vec![0; k],
+        }
     }
 
     pub fn merge(mut self, other: ThresholdSums) -> Self {
@@ -67,7 +70,11 @@ impl ThresholdSums {
             .iter()
             .zip(&self.counts)
             .map(|(&s, &c)| {
-                let t = if c == 0 { MISSING_CLASS_THRESHOLD } else { (s as f64) * scale / (c as f64) };
+                let t = if c == 0 {
+                    MISSING_CLASS_THRESHOLD
+                } else {
+                    (s as f64) * scale / (c as f64)
+                };
                 t.max(THRESHOLD_FLOOR)
             })
             .collect()
@@ -147,7 +154,10 @@ pub fn row_verdict(row: &[f64], given: usize, cut: &[f64]) -> RowVerdict {
         1 => Some(last_conf),
         _ => Some(arg),
     };
-    RowVerdict { guess, vetoed: boosted_argmax(row, given) == given }
+    RowVerdict {
+        guess,
+        vetoed: boosted_argmax(row, given) == given,
+    }
 }
 
 /// argmax of the row after adding 1e-6 to the given label's entry (first maximum wins).
@@ -201,7 +211,11 @@ pub fn joint_pass<T: Prob, L: Label>(
     let k = rows.k();
     let cut: Vec<f64> = thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect();
     let par = parallel::worth_parallel(rows.n() * k);
-    let init = || JointPass { counts: vec![0; k * k], off_diagonal: Vec::new(), issues: 0 };
+    let init = || JointPass {
+        counts: vec![0; k * k],
+        off_diagonal: Vec::new(),
+        issues: 0,
+    };
     let mut out = parallel::map_reduce(
         rows.n(),
         par,
@@ -238,7 +252,9 @@ pub fn joint_pass<T: Prob, L: Label>(
 
 /// Uncalibrated counts as a (K, K) matrix with the diagonal forced to at least 1.
 pub fn counts_to_matrix(counts: &[u64], k: usize) -> Array2<i64> {
-    let mut cj = Array2::from_shape_fn((k, k), |(r, c)| i64::try_from(counts[r * k + c]).unwrap_or(i64::MAX));
+    let mut cj = Array2::from_shape_fn((k, k), |(r, c)| {
+        i64::try_from(counts[r * k + c]).unwrap_or(i64::MAX)
+    });
     for d in 0..k {
         cj[[d, d]] = cj[[d, d]].max(1);
     }
@@ -296,10 +312,14 @@ pub fn round_preserving_sum(v: &[f64], sorter: &dyn Argsort) -> Vec<i64> {
 
 /// Calibrate a confident joint: rows rescaled to the label counts, the whole matrix to their
 /// total, then rounded row by row preserving row totals.
+/// `column_major` sums the rescaled matrix in column-major order, as numpy does for the
+/// Fortran-ordered matrix cleanlab's `compute_confident_joint` builds (the total's last bit can
+/// decide a rounding).
 pub fn calibrate_confident_joint(
     cj: ArrayView2<'_, i64>,
     label_counts: &[i64],
     sorter: &dyn Argsort,
+    column_major: bool,
 ) -> Result<Array2<i64>> {
     let k = cj.nrows();
     if cj.ncols() != k || label_counts.len() != k {
@@ -318,7 +338,12 @@ pub fn calibrate_confident_joint(
             m[[r, c]] = row[c] / rs * label_counts[r] as f64;
         }
     }
-    let total = crate::latent::np_sum(m.as_slice().unwrap_or(&[])).max(1e-100);
+    let flat: Vec<f64> = if column_major {
+        m.t().iter().copied().collect()
+    } else {
+        m.iter().copied().collect()
+    };
+    let total = crate::latent::np_sum(&flat).max(1e-100);
     let n_total = label_counts.iter().map(|&x| x as f64).sum::<f64>();
     m.mapv_inplace(|x| x / total * n_total);
     let mut out = Array2::<i64>::zeros((k, k));
@@ -362,7 +387,7 @@ pub fn confident_joint<T: Prob, L: Label>(
     let pass = joint_pass(labels, pred_probs, &t, want_indices);
     let mut cj = counts_to_matrix(&pass.counts, k);
     if calibrate {
-        cj = calibrate_confident_joint(cj.view(), &label_counts(labels, k), sorter)?;
+        cj = calibrate_confident_joint(cj.view(), &label_counts(labels, k), sorter, true)?;
     }
     Ok((cj, pass.off_diagonal))
 }

@@ -80,7 +80,11 @@ impl<'a, T: Prob> Rows<'a, T> {
     pub fn new(view: ArrayView2<'a, T>) -> Self {
         let k = view.ncols();
         let contiguous = view.to_slice();
-        Rows { view, contiguous, k }
+        Rows {
+            view,
+            contiguous,
+            k,
+        }
     }
 
     /// The underlying view.

@@ -20,9 +20,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::PredProbs(m) | Error::Labels(m) | Error::InvalidInput(m) | Error::Singular(m) => {
-                f.write_str(m)
-            }
+            Error::PredProbs(m)
+            | Error::Labels(m)
+            | Error::InvalidInput(m)
+            | Error::Singular(m) => f.write_str(m),
         }
     }
 }

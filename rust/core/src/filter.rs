@@ -59,7 +59,11 @@ pub struct Issues {
 }
 
 /// cleanlab `_keep_at_least_n_per_class` followed by `_reduce_prune_counts` on `pcm = cj.T`.
-pub fn prune_count_matrix(cj: ArrayView2<'_, i64>, min_per_class: i64, frac_noise: f64) -> Array2<i64> {
+pub fn prune_count_matrix(
+    cj: ArrayView2<'_, i64>,
+    min_per_class: i64,
+    frac_noise: f64,
+) -> Array2<i64> {
     let k = cj.nrows();
     let mut m = cj.t().mapv(|x| x as f64);
     for c in 0..k {
@@ -92,41 +96,87 @@ pub fn prune_count_matrix(cj: ArrayView2<'_, i64>, min_per_class: i64, frac_nois
 /// The rules that need the third (selection) pass, per given-label class.
 struct PrunePlan {
     by_class: bool,
-    by_noise_rate: bool,
     /// Rows to flag per class for prune_by_class (0 = none).
     class_num: Vec<usize>,
     /// Per class: the (true class j, count) cells for prune_by_noise_rate.
     cells: Vec<Vec<(usize, usize)>>,
 }
 
-/// Selectors of one pass-3 worker.
+/// Selectors of one pass-3 worker, with their current bounds laid out densely per class so
+/// that most rows are rejected by one vectorisable comparison of the row against the bounds.
 #[derive(Clone)]
 struct PruneState {
     class_sel: Vec<Smallest>,
-    cell_sel: Vec<Vec<Smallest>>,
+    /// `cells[c * K + j]`: selector of cell (given c, true j), if that cell prunes anything.
+    cell_sel: Vec<Option<Smallest>>,
+    /// `bound[c * K + j]`: keys above it cannot enter cell (c, j); `-inf` for inactive cells.
+    bound: Vec<f64>,
 }
 
 impl PruneState {
-    fn new(plan: &PrunePlan) -> Self {
+    fn new(plan: &PrunePlan, k: usize) -> Self {
+        let mut cell_sel = vec![None; k * k];
+        let mut bound = vec![f64::NEG_INFINITY; k * k];
+        for (c, cells) in plan.cells.iter().enumerate() {
+            for &(j, n) in cells {
+                cell_sel[c * k + j] = Some(Smallest::new(n));
+                bound[c * k + j] = f64::INFINITY;
+            }
+        }
         PruneState {
-            class_sel: plan.class_num.iter().map(|&n| Smallest::new(if plan.by_class { n } else { 0 })).collect(),
-            cell_sel: plan
-                .cells
+            class_sel: plan
+                .class_num
                 .iter()
-                .map(|cells| cells.iter().map(|&(_, n)| Smallest::new(n)).collect())
+                .map(|&n| Smallest::new(if plan.by_class { n } else { 0 }))
                 .collect(),
+            cell_sel,
+            bound,
         }
     }
 
     fn merge(self, other: PruneState) -> Self {
         PruneState {
-            class_sel: self.class_sel.into_iter().zip(other.class_sel).map(|(a, b)| a.merge(b)).collect(),
+            class_sel: self
+                .class_sel
+                .into_iter()
+                .zip(other.class_sel)
+                .map(|(a, b)| a.merge(b))
+                .collect(),
             cell_sel: self
                 .cell_sel
                 .into_iter()
                 .zip(other.cell_sel)
-                .map(|(a, b)| a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect())
+                .map(|(a, b)| match (a, b) {
+                    (Some(x), Some(y)) => Some(x.merge(y)),
+                    (x, None) => x,
+                    (None, y) => y,
+                })
                 .collect(),
+            bound: self.bound,
+        }
+    }
+
+    /// Offer row `i` (given class `s`) to every cell of its class whose bound it may beat.
+    #[inline(always)]
+    fn offer_cells(&mut self, row: &[f64], s: usize, i: usize) {
+        let k = row.len();
+        let bounds = &self.bound[s * k..(s + 1) * k];
+        let ps = row[s];
+        let hit = row
+            .iter()
+            .zip(bounds)
+            .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
+        if !hit {
+            return;
+        }
+        for j in 0..k {
+            let key = ps - row[j];
+            if key <= self.bound[s * k + j] {
+                if let Some(sel) = self.cell_sel[s * k + j].as_mut() {
+                    sel.offer(key, i);
+                    self.bound[s * k + j] = sel.bound_key();
+                }
+            }
         }
     }
 }
@@ -146,16 +196,27 @@ pub fn label_issues<T: Prob, L: Label>(
     let par = parallel::worth_parallel(n * k);
     match opts.filter_by {
         FilterBy::PredictedNeqGiven => {
-            let mask = per_row_mask(&rows, labels, par, |row, s| count::argmax(row) != s && boosted_argmax(row, s) != s);
-            Ok(Issues { mask, too_few: Vec::new() })
+            let mask = per_row_mask(&rows, labels, par, |row, s| {
+                count::argmax(row) != s && boosted_argmax(row, s) != s
+            });
+            Ok(Issues {
+                mask,
+                too_few: Vec::new(),
+            })
         }
         FilterBy::ConfidentLearning => {
-            let cut: Vec<f64> = thresholds.iter().map(|t| t - count::CONFIDENCE_SLACK).collect();
+            let cut: Vec<f64> = thresholds
+                .iter()
+                .map(|t| t - count::CONFIDENCE_SLACK)
+                .collect();
             let mask = per_row_mask(&rows, labels, par, |row, s| {
                 let v = count::row_verdict(row, s, &cut);
                 matches!(v.guess, Some(g) if g != s) && !v.vetoed
             });
-            Ok(Issues { mask, too_few: Vec::new() })
+            Ok(Issues {
+                mask,
+                too_few: Vec::new(),
+            })
         }
         FilterBy::LowSelfConfidence | FilterBy::LowNormalizedMargin => {
             let method = if opts.filter_by == FilterBy::LowSelfConfidence {
@@ -183,7 +244,10 @@ pub fn label_issues<T: Prob, L: Label>(
             for i in sel.finish() {
                 mask[i] = true;
             }
-            Ok(Issues { mask, too_few: Vec::new() })
+            Ok(Issues {
+                mask,
+                too_few: Vec::new(),
+            })
         }
         FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both => {
             prune(labels, &rows, &thresholds, opts, par, sorter)
@@ -234,7 +298,7 @@ fn prune<T: Prob, L: Label>(
         None => {
             let pass = count::joint_pass(labels, rows.view(), thresholds, false);
             let raw = count::counts_to_matrix(&pass.counts, k);
-            count::calibrate_confident_joint(raw.view(), &counts, sorter)?
+            count::calibrate_confident_joint(raw.view(), &counts, sorter, true)?
         }
     };
     let mut pcm = prune_count_matrix(cj.view(), opts.min_examples_per_class, opts.frac_noise);
@@ -244,7 +308,11 @@ fn prune<T: Prob, L: Label>(
     let by_class = matches!(opts.filter_by, FilterBy::PruneByClass | FilterBy::Both);
     let by_noise_rate = matches!(opts.filter_by, FilterBy::PruneByNoiseRate | FilterBy::Both);
     let mut too_few = Vec::new();
-    let mut plan = PrunePlan { by_class, by_noise_rate, class_num: vec![0; k], cells: vec![Vec::new(); k] };
+    let mut plan = PrunePlan {
+        by_class,
+        class_num: vec![0; k],
+        cells: vec![Vec::new(); k],
+    };
     for c in 0..k {
         if counts[c] <= opts.min_examples_per_class {
             if by_class {
@@ -272,7 +340,7 @@ fn prune<T: Prob, L: Label>(
     let state = parallel::map_reduce(
         n,
         par,
-        || PruneState::new(&plan),
+        || PruneState::new(&plan, k),
         |st: &mut PruneState, range| {
             let mut buf = vec![0.0; k];
             for i in range {
@@ -282,13 +350,11 @@ fn prune<T: Prob, L: Label>(
                     continue;
                 }
                 let row = rows.row(i, &mut buf);
-                if class_on {
+                if class_on && row[s] <= st.class_sel[s].bound_key() {
                     st.class_sel[s].offer(row[s], i);
                 }
-                for (sel, &(j, _)) in st.cell_sel[s].iter_mut().zip(&plan.cells[s]) {
-                    // Largest margin row[j] - row[s] first == smallest row[s] - row[j].
-                    sel.offer(row[s] - row[j], i);
-                }
+                // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
+                st.offer_cells(row, s, i);
             }
         },
         PruneState::merge,
@@ -302,9 +368,9 @@ fn prune<T: Prob, L: Label>(
             }
         }
     }
-    for (c, sels) in state.cell_sel.into_iter().enumerate() {
-        if counts[c] > 1 {
-            for sel in sels {
+    for (cell, sel) in state.cell_sel.into_iter().enumerate() {
+        if let Some(sel) = sel {
+            if counts[cell / k] > 1 {
                 for i in sel.finish() {
                     rate_mask[i] = true;
                 }
@@ -314,7 +380,11 @@ fn prune<T: Prob, L: Label>(
     let mut mask = match opts.filter_by {
         FilterBy::PruneByClass => class_mask,
         FilterBy::PruneByNoiseRate => rate_mask,
-        _ => class_mask.iter().zip(&rate_mask).map(|(a, b)| *a && *b).collect(),
+        _ => class_mask
+            .iter()
+            .zip(&rate_mask)
+            .map(|(a, b)| *a && *b)
+            .collect(),
     };
     let mut buf = vec![0.0; k];
     for (i, m) in mask.iter_mut().enumerate() {
@@ -344,7 +414,9 @@ pub fn remove_per_class(
     let rs = crate::latent::row_sums(m.view());
     // Entry [i, j] divided by the row sum of row j: numpy broadcasting of (K, K) / (K,).
     let psy = ndarray::Array2::from_shape_fn((k, k), |(i, j)| m[[i, j]] / rs[j]);
-    let noise: Vec<f64> = (0..k).map(|i| crate::latent::np_sum(&psy.row(i).to_vec()) - psy[[i, i]]).collect();
+    let noise: Vec<f64> = (0..k)
+        .map(|i| crate::latent::np_sum(&psy.row(i).to_vec()) - psy[[i, i]])
+        .collect();
     let mut out = ndarray::Array2::<f64>::zeros((k, k));
     for i in 0..k {
         for j in 0..k {
@@ -354,7 +426,10 @@ pub fn remove_per_class(
     }
     let mut res = ndarray::Array2::<i64>::zeros((k, k));
     for i in 0..k {
-        for (j, v) in count::round_preserving_sum(&out.row(i).to_vec(), sorter).into_iter().enumerate() {
+        for (j, v) in count::round_preserving_sum(&out.row(i).to_vec(), sorter)
+            .into_iter()
+            .enumerate()
+        {
             res[[i, j]] = v;
         }
     }

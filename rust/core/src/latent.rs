@@ -84,7 +84,12 @@ pub fn clip_noise_rates(m: ArrayView2<'_, f64>) -> Array2<f64> {
 }
 
 /// Clip into [low, high] then rescale to `new_sum` (or the sum before clipping).
-pub fn clip_values(x: ArrayView1<'_, f64>, low: f64, high: f64, new_sum: Option<f64>) -> Array1<f64> {
+pub fn clip_values(
+    x: ArrayView1<'_, f64>,
+    low: f64,
+    high: f64,
+    new_sum: Option<f64>,
+) -> Array1<f64> {
     let target = new_sum.unwrap_or_else(|| np_sum(&x.to_vec()));
     let clipped = x.mapv(|v| v.clamp(low, high));
     let s = np_sum(&clipped.to_vec()).max(TINY);
@@ -101,7 +106,9 @@ pub fn invert(m: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
             .max_by(|&i, &j| a[[i, col]].abs().total_cmp(&a[[j, col]].abs()))
             .unwrap_or(col);
         if a[[pivot, col]] == 0.0 || !a[[pivot, col]].is_finite() {
-            return Err(Error::Singular("noise_matrix is singular and cannot be inverted".into()));
+            return Err(Error::Singular(
+                "noise_matrix is singular and cannot be inverted".into(),
+            ));
         }
         if pivot != col {
             for j in 0..k {
@@ -130,7 +137,10 @@ pub fn invert(m: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
 }
 
 fn dot(m: ArrayView2<'_, f64>, v: ArrayView1<'_, f64>) -> Array1<f64> {
-    m.rows().into_iter().map(|r| r.iter().zip(v).map(|(a, b)| a * b).sum()).collect()
+    m.rows()
+        .into_iter()
+        .map(|r| r.iter().zip(v).map(|(a, b)| a * b).sum())
+        .collect()
 }
 
 /// How py is estimated (cleanlab `py_method`).
@@ -279,16 +289,23 @@ pub fn compute_pyx<T: crate::data::Prob>(
         for (r, o) in chunk.chunks_mut(k).enumerate() {
             let row = rows.row(c * crate::parallel::CHUNK_ROWS + r, &mut buf);
             let scaled: Array1<f64> = row.iter().zip(&factor).map(|(p, f)| p * f).collect();
-            for (dst, v) in o.iter_mut().zip(clip_values(scaled.view(), 0.0, 1.0, Some(1.0))) {
+            for (dst, v) in o
+                .iter_mut()
+                .zip(clip_values(scaled.view(), 0.0, 1.0, Some(1.0)))
+            {
                 *dst = v;
             }
         }
     };
     if par {
         use rayon::prelude::*;
-        out.par_chunks_mut(size).enumerate().for_each(|(c, ch)| fill(c, ch));
+        out.par_chunks_mut(size)
+            .enumerate()
+            .for_each(|(c, ch)| fill(c, ch));
     } else {
-        out.chunks_mut(size).enumerate().for_each(|(c, ch)| fill(c, ch));
+        out.chunks_mut(size)
+            .enumerate()
+            .for_each(|(c, ch)| fill(c, ch));
     }
     Array2::from_shape_vec((n, k), out).unwrap_or_else(|_| Array2::zeros((n, k)))
 }

@@ -35,11 +35,9 @@ pub fn resolve_threads(n_jobs: Option<usize>) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Run `f` on a pool of `threads` threads (cached), or inline when one thread is asked for.
+/// Run `f` on a cached pool of exactly `threads` threads (one thread means serial kernels).
 pub fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    if threads <= 1 {
-        return f();
-    }
+    let threads = threads.max(1);
     let pool = {
         let mut map = pools().lock().unwrap_or_else(|e| e.into_inner());
         map.entry(threads)
@@ -59,7 +57,13 @@ pub fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
 
 /// Map `map` over fixed row chunks of `0..n` and merge with `merge`, in parallel when `parallel`.
 /// `merge` must be associative and commutative in effect (exact reductions only).
-pub fn map_reduce<A, M, R>(n: usize, parallel: bool, init: impl Fn() -> A + Sync + Send, map: M, merge: R) -> A
+pub fn map_reduce<A, M, R>(
+    n: usize,
+    parallel: bool,
+    init: impl Fn() -> A + Sync + Send,
+    map: M,
+    merge: R,
+) -> A
 where
     A: Send,
     M: Fn(&mut A, Range<usize>) + Sync + Send,
@@ -74,8 +78,11 @@ where
         }
         return acc;
     }
+    // One contiguous range per thread: fewer accumulators to merge, and selectors see more rows.
+    let per_thread = chunks.div_ceil(rayon::current_num_threads());
     (0..chunks)
         .into_par_iter()
+        .with_min_len(per_thread)
         .fold(&init, |mut acc, c| {
             map(&mut acc, range(c));
             acc

@@ -41,11 +41,21 @@ impl Scorer {
     pub fn new(method: Method, thresholds: Option<&[f64]>, k: usize) -> Result<Self> {
         if method == Method::ConfidenceWeightedEntropy && thresholds.is_some() {
             return Err(Error::InvalidInput(
-                "adjust_pred_probs is not currently supported for confidence_weighted_entropy.".into(),
+                "adjust_pred_probs is not currently supported for confidence_weighted_entropy."
+                    .into(),
             ));
         }
-        let adjust = thresholds.map(|t| (t.to_vec(), t.iter().copied().fold(f64::NEG_INFINITY, f64::max)));
-        Ok(Scorer { method, adjust, log_k: (k as f64).ln() })
+        let adjust = thresholds.map(|t| {
+            (
+                t.to_vec(),
+                t.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            )
+        });
+        Ok(Scorer {
+            method,
+            adjust,
+            log_k: (k as f64).ln(),
+        })
     }
 
     /// Score of one row with given label `s`; `buf` (length K) holds adjusted probabilities.
@@ -77,7 +87,10 @@ impl Scorer {
             }
             Method::ConfidenceWeightedEntropy => {
                 let sc = row[s].max(1e-6);
-                let terms: Vec<f64> = row.iter().map(|&p| if p == 0.0 { 0.0 } else { p * p.ln() }).collect();
+                let terms: Vec<f64> = row
+                    .iter()
+                    .map(|&p| if p == 0.0 { 0.0 } else { p * p.ln() })
+                    .collect();
                 let entropy = -np_sum(&terms) / self.log_k;
                 let x = entropy / sc;
                 (1.0 + x).ln() / x.max(1e-6)
@@ -125,9 +138,16 @@ pub fn fill_chunks<V: Send>(
     use rayon::prelude::*;
     let size = parallel::CHUNK_ROWS;
     if !parallel {
-        return out.chunks_mut(size).enumerate().filter_map(|(c, ch)| f(c * size, ch)).min();
+        return out
+            .chunks_mut(size)
+            .enumerate()
+            .filter_map(|(c, ch)| f(c * size, ch))
+            .min();
     }
-    out.par_chunks_mut(size).enumerate().filter_map(|(c, ch)| f(c * size, ch)).min()
+    out.par_chunks_mut(size)
+        .enumerate()
+        .filter_map(|(c, ch)| f(c * size, ch))
+        .min()
 }
 
 /// Indices where `mask` is true, ordered by ascending score, ties by index.
@@ -156,16 +176,27 @@ pub fn order_label_issues<T: Prob, L: Label>(
         .iter()
         .enumerate()
         .filter(|(_, &m)| m)
-        .map(|(i, _)| (scorer.score(rows.row(i, &mut buf), labels[i].class(), &mut adj), i))
+        .map(|(i, _)| {
+            (
+                scorer.score(rows.row(i, &mut buf), labels[i].class(), &mut adj),
+                i,
+            )
+        })
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
+    keyed.sort_unstable_by(|a, b| {
+        a.0.partial_cmp(&b.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.1.cmp(&b.1))
+    });
     Ok(keyed.into_iter().map(|(_, i)| i).collect())
 }
 
 /// Indices of the `top` smallest scores, ascending, ties by index (cleanlab `find_top_issues`).
 pub fn smallest_indices(scores: ArrayView1<'_, f64>, top: usize) -> Result<Vec<usize>> {
     if let Some(i) = scores.iter().position(|s| s.is_nan()) {
-        return Err(Error::InvalidInput(format!("quality_scores[{i}] is NaN; expected real numbers")));
+        return Err(Error::InvalidInput(format!(
+            "quality_scores[{i}] is NaN; expected real numbers"
+        )));
     }
     let n = scores.len();
     let par = parallel::worth_parallel(n);

@@ -9,7 +9,9 @@ use std::cmp::Ordering;
 #[inline(always)]
 fn before(a: (f64, usize), b: (f64, usize)) -> Ordering {
     // Keys are NaN-free (validated); -0.0 and 0.0 compare equal, as in numpy's sort.
-    a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal).then(a.1.cmp(&b.1))
+    a.0.partial_cmp(&b.0)
+        .unwrap_or(Ordering::Equal)
+        .then(a.1.cmp(&b.1))
 }
 
 /// Keeps the `k` smallest `(key, index)` pairs offered so far.
@@ -23,7 +25,11 @@ pub struct Smallest {
 
 impl Smallest {
     pub fn new(k: usize) -> Self {
-        Smallest { k, buf: Vec::new(), bound: None }
+        Smallest {
+            k,
+            buf: Vec::new(),
+            bound: None,
+        }
     }
 
     #[inline(always)]
@@ -37,17 +43,27 @@ impl Smallest {
             }
         }
         self.buf.push((key, index));
-        if self.buf.len() >= 2 * self.k + 64 {
+        if self.bound.is_none() && self.buf.len() == self.k {
+            // The first k entries all stay; their maximum already bounds what can still enter.
+            self.bound = self.buf.iter().copied().max_by(|&a, &b| before(a, b));
+        } else if self.buf.len() >= 2 * self.k + 64 {
             self.compact();
         }
     }
 
     fn compact(&mut self) {
         if self.buf.len() > self.k {
-            self.buf.select_nth_unstable_by(self.k - 1, |&a, &b| before(a, b));
+            self.buf
+                .select_nth_unstable_by(self.k - 1, |&a, &b| before(a, b));
             self.buf.truncate(self.k);
             self.bound = self.buf.iter().copied().max_by(|&a, &b| before(a, b));
         }
+    }
+
+    /// Keys above this can never be selected (`+inf` until the buffer first fills).
+    #[inline(always)]
+    pub fn bound_key(&self) -> f64 {
+        self.bound.map_or(f64::INFINITY, |b| b.0)
     }
 
     /// Fold another selector's candidates into this one.

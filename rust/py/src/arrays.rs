@@ -3,7 +3,7 @@
 
 use labelsieve_core::count::{Argsort, StableArgsort};
 use labelsieve_core::parallel;
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 /// Dispatch `$body` over the dtype of `pred_probs` (f64, f32, f16) and of `labels` (any integer
@@ -65,7 +65,11 @@ impl Argsort for NumpyArgsort {
             let arr = PyArray1::from_slice(py, v);
             let idx = py.import("numpy")?.call_method1("argsort", (arr,))?;
             let idx: PyReadonlyArray1<'_, i64> = idx.extract()?;
-            Ok(idx.as_array().iter().map(|&i| usize::try_from(i).unwrap_or(0)).collect())
+            Ok(idx
+                .as_array()
+                .iter()
+                .map(|&i| usize::try_from(i).unwrap_or(0))
+                .collect())
         });
         numpy.unwrap_or_else(|_| StableArgsort.argsort(v))
     }

@@ -18,7 +18,8 @@ pub fn confident_thresholds<'py>(
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let t = threads(n_jobs);
     let out = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-        py.detach(|| parallel::install(t, || count::confident_thresholds(l, p, row_sum_tol))).map_err(to_py)
+        py.detach(|| parallel::install(t, || count::confident_thresholds(l, p, row_sum_tol)))
+            .map_err(to_py)
     }))?;
     Ok(out.into_pyarray(py))
 }
@@ -41,12 +42,25 @@ pub fn confident_joint<'py>(
     let (cj, idx) = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
         py.detach(|| {
             parallel::install(t, || {
-                count::confident_joint(l, p, th.as_deref(), calibrate, return_indices, row_sum_tol, &NumpyArgsort)
+                count::confident_joint(
+                    l,
+                    p,
+                    th.as_deref(),
+                    calibrate,
+                    return_indices,
+                    row_sum_tol,
+                    &NumpyArgsort,
+                )
             })
         })
         .map_err(to_py)
     }))?;
-    let idx = return_indices.then(|| idx.into_iter().map(|i| i as i64).collect::<Vec<_>>().into_pyarray(py));
+    let idx = return_indices.then(|| {
+        idx.into_iter()
+            .map(|i| i as i64)
+            .collect::<Vec<_>>()
+            .into_pyarray(py)
+    });
     Ok((cj.into_pyarray(py), idx))
 }
 
@@ -57,7 +71,11 @@ pub fn calibrate_confident_joint<'py>(
     label_counts: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray2<i64>>> {
     let counts = label_counts.as_array().to_vec();
-    let out = count::calibrate_confident_joint(confident_joint.as_array(), &counts, &NumpyArgsort).map_err(to_py)?;
+    let cj = confident_joint.as_array();
+    // numpy sums a Fortran-ordered matrix column by column; keep the caller's order.
+    let column_major = cj.ncols() > 1 && cj.strides()[0] == 1 && cj.strides()[1] != 1;
+    let out = count::calibrate_confident_joint(cj, &counts, &NumpyArgsort, column_major)
+        .map_err(to_py)?;
     Ok(out.into_pyarray(py))
 }
 
@@ -72,7 +90,8 @@ pub fn argmax_confusion<'py>(
 ) -> PyResult<Bound<'py, PyArray2<i64>>> {
     let t = threads(n_jobs);
     let out = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-        py.detach(|| parallel::install(t, || count::argmax_confusion(l, p, row_sum_tol))).map_err(to_py)
+        py.detach(|| parallel::install(t, || count::argmax_confusion(l, p, row_sum_tol)))
+            .map_err(to_py)
     }))?;
     Ok(out.into_pyarray(py))
 }

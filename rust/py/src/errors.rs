@@ -30,7 +30,13 @@ pub fn dtype_error(arg: &str, expected: &str, found: &Bound<'_, PyAny>) -> PyErr
     let dtype = found
         .getattr("dtype")
         .map(|d| d.to_string())
-        .unwrap_or_else(|_| found.get_type().name().map(|n| n.to_string()).unwrap_or_default());
+        .unwrap_or_else(|_| {
+            found
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        });
     Python::attach(|py| {
         let found_ty = py
             .import("labelsieve.exceptions")

@@ -8,7 +8,11 @@ use labelsieve_core::parallel;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-type Latent<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>, Bound<'py, PyArray2<f64>>);
+type Latent<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+);
 
 #[pyfunction]
 pub fn estimate_latent<'py>(
@@ -20,8 +24,13 @@ pub fn estimate_latent<'py>(
 ) -> PyResult<Latent<'py>> {
     let m = PyMethod::parse(py_method).map_err(to_py)?;
     let counts = label_counts.as_array().to_vec();
-    let (p, nm, inv) = latent::estimate_latent(confident_joint.as_array(), &counts, m, converge).map_err(to_py)?;
-    Ok((p.into_pyarray(py), nm.into_pyarray(py), inv.into_pyarray(py)))
+    let (p, nm, inv) =
+        latent::estimate_latent(confident_joint.as_array(), &counts, m, converge).map_err(to_py)?;
+    Ok((
+        p.into_pyarray(py),
+        nm.into_pyarray(py),
+        inv.into_pyarray(py),
+    ))
 }
 
 #[pyfunction]
@@ -35,8 +44,14 @@ pub fn compute_py<'py>(
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let m = PyMethod::parse(py_method).map_err(to_py)?;
     let counts = true_labels_class_counts.as_ref().map(|a| a.as_array());
-    let out = latent::compute_py(ps.as_array(), noise_matrix.as_array(), inverse_noise_matrix.as_array(), m, counts)
-        .map_err(to_py)?;
+    let out = latent::compute_py(
+        ps.as_array(),
+        noise_matrix.as_array(),
+        inverse_noise_matrix.as_array(),
+        m,
+        counts,
+    )
+    .map_err(to_py)?;
     Ok(out.into_pyarray(py))
 }
 
@@ -59,7 +74,8 @@ pub fn compute_noise_matrix_from_inverse<'py>(
     py_: Option<PyReadonlyArray1<'py, f64>>,
 ) -> Bound<'py, PyArray2<f64>> {
     let p = py_.as_ref().map(|a| a.as_array());
-    latent::compute_noise_matrix_from_inverse(ps.as_array(), inverse_noise_matrix.as_array(), p).into_pyarray(py)
+    latent::compute_noise_matrix_from_inverse(ps.as_array(), inverse_noise_matrix.as_array(), p)
+        .into_pyarray(py)
 }
 
 #[pyfunction]
@@ -68,7 +84,8 @@ pub fn compute_py_inv_noise_matrix<'py>(
     ps: PyReadonlyArray1<'py, f64>,
     noise_matrix: PyReadonlyArray2<'py, f64>,
 ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>)> {
-    let (p, inv) = latent::compute_py_inv_noise_matrix(ps.as_array(), noise_matrix.as_array()).map_err(to_py)?;
+    let (p, inv) = latent::compute_py_inv_noise_matrix(ps.as_array(), noise_matrix.as_array())
+        .map_err(to_py)?;
     Ok((p.into_pyarray(py), inv.into_pyarray(py)))
 }
 

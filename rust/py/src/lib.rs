@@ -30,7 +30,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(latent::estimate_latent, m)?)?;
     m.add_function(wrap_pyfunction!(latent::compute_py, m)?)?;
     m.add_function(wrap_pyfunction!(latent::compute_inv_noise_matrix, m)?)?;
-    m.add_function(wrap_pyfunction!(latent::compute_noise_matrix_from_inverse, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        latent::compute_noise_matrix_from_inverse,
+        m
+    )?)?;
     m.add_function(wrap_pyfunction!(latent::compute_py_inv_noise_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(latent::compute_pyx, m)?)?;
     m.add_function(wrap_pyfunction!(filter::label_issues, m)?)?;

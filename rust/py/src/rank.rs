@@ -23,8 +23,12 @@ pub fn label_quality_scores<'py>(
     let m = Method::parse(method).map_err(to_py)?;
     let th: Option<Vec<f64>> = thresholds.map(|a| a.as_array().to_vec());
     let out = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-        py.detach(|| parallel::install(t, || rank::label_quality_scores(l, p, m, th.as_deref(), row_sum_tol)))
-            .map_err(to_py)
+        py.detach(|| {
+            parallel::install(t, || {
+                rank::label_quality_scores(l, p, m, th.as_deref(), row_sum_tol)
+            })
+        })
+        .map_err(to_py)
     }))?;
     Ok(out.into_pyarray(py))
 }
@@ -47,10 +51,18 @@ pub fn order_label_issues<'py>(
     let th: Option<Vec<f64>> = thresholds.map(|a| a.as_array().to_vec());
     let mk = mask.as_array();
     let out = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-        py.detach(|| parallel::install(t, || rank::order_label_issues(mk, l, p, m, th.as_deref(), row_sum_tol)))
-            .map_err(to_py)
+        py.detach(|| {
+            parallel::install(t, || {
+                rank::order_label_issues(mk, l, p, m, th.as_deref(), row_sum_tol)
+            })
+        })
+        .map_err(to_py)
     }))?;
-    Ok(out.into_iter().map(|i| i as i64).collect::<Vec<_>>().into_pyarray(py))
+    Ok(out
+        .into_iter()
+        .map(|i| i as i64)
+        .collect::<Vec<_>>()
+        .into_pyarray(py))
 }
 
 #[pyfunction]
@@ -60,6 +72,12 @@ pub fn smallest_indices<'py>(
     top: usize,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let s = scores.as_array();
-    let out = py.detach(|| rank::smallest_indices(s, top)).map_err(to_py)?;
-    Ok(out.into_iter().map(|i| i as i64).collect::<Vec<_>>().into_pyarray(py))
+    let out = py
+        .detach(|| rank::smallest_indices(s, top))
+        .map_err(to_py)?;
+    Ok(out
+        .into_iter()
+        .map(|i| i as i64)
+        .collect::<Vec<_>>()
+        .into_pyarray(py))
 }

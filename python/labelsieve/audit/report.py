@@ -1,0 +1,348 @@
+"""The self-contained HTML report of `labelsieve audit` (``--report report.html``).
+
+One file, no external resources and no JavaScript: inline CSS, the noise-matrix heatmap as inline
+SVG drawn here, per-class error rates, overlapping classes and the top issues with each row's
+feature values or its image as an inline base64 PNG.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labelsieve.audit.data import Dataset
+from labelsieve.audit.findings import Findings
+from labelsieve.audit.png import png_data_uri, to_uint8
+from labelsieve.audit.summary import format_quality, overlapping_pairs
+
+MAX_FEATURE_COLUMNS = 8
+"""Tables with at most this many feature columns get one report column each; wider ones a compact list."""
+MAX_LISTED_FEATURES = 12
+MAX_CELL_CHARS = 120
+MAX_OVERLAP_ROWS = 10
+
+_CSS = """
+:root { --ink:#1f2430; --muted:#5d6675; --line:#e3e6ec; --accent:#2b5fd9; --bad:#c8372d; --good:#1f8a4c; --bg:#f6f7f9; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color:var(--ink); background:var(--bg); }
+main { max-width:1180px; margin:0 auto; padding:28px 24px 48px; }
+h1 { font-size:24px; margin:0 0 4px; }
+h2 { font-size:18px; margin:0 0 6px; }
+p.lead, p.note { color:var(--muted); margin:0 0 14px; }
+section { background:#fff; border:1px solid var(--line); border-radius:10px; padding:20px 22px; margin-top:20px; }
+.cards { display:flex; flex-wrap:wrap; gap:12px; margin-top:18px; }
+.card { flex:1 1 100px; background:#fff; border:1px solid var(--line); border-radius:10px; padding:14px 16px; }
+.card .value { font-size:24px; white-space:nowrap; font-weight:650; }
+.card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
+.details { color:var(--muted); font-size:13px; margin-top:6px; }
+.details span { margin-right:18px; white-space:nowrap; }
+.details b { color:var(--ink); font-weight:600; }
+.row2 { display:flex; flex-wrap:wrap; gap:20px; align-items:flex-start; }
+.row2 > div { flex:1 1 420px; min-width:0; }
+table { border-collapse:collapse; width:100%; }
+th, td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); vertical-align:middle; }
+th { font-size:12px; color:var(--muted); text-transform:uppercase; letter-spacing:.03em; background:#fafbfc; position:sticky; top:0; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+tbody tr:hover { background:#f3f6fd; }
+.bar { position:relative; height:10px; width:140px; background:#eef0f4; border-radius:5px; overflow:hidden; display:inline-block; vertical-align:middle; margin-right:8px; }
+.bar > i { position:absolute; left:0; top:0; bottom:0; background:var(--bad); }
+.given { color:var(--bad); font-weight:600; }
+.suggested { color:var(--good); font-weight:600; }
+.prob { color:var(--muted); font-size:12px; }
+img.thumb { width:56px; height:56px; image-rendering:pixelated; image-rendering:crisp-edges; border:1px solid var(--line); border-radius:4px; background:#000; display:block; }
+.features { font-size:12px; color:var(--muted); max-width:560px; }
+.features span { display:inline-block; margin-right:10px; }
+.features b { color:var(--ink); font-weight:600; }
+.heatmap { overflow-x:auto; }
+footer { color:var(--muted); font-size:12px; margin-top:26px; text-align:center; }
+"""
+
+
+def render_report(
+    findings: Findings,
+    dataset: Dataset,
+    *,
+    top: int = 25,
+    details: Sequence[tuple[str, str]] = (),
+    highlights: Sequence[tuple[str, str]] = (),
+    title: str = "Label audit",
+) -> str:
+    """The complete HTML document as a string."""
+    n, k = findings.num_examples, len(findings.class_names)
+    cards = [
+        ("Health score", f"{findings.health_score:.3f}"),
+        ("Issues found", f"{findings.num_issues:,}"),
+        ("Share flagged", f"{findings.num_issues / n:.1%}"),
+        ("Examples", f"{n:,}"),
+        ("Classes", f"{k:,}"),
+        *highlights,
+    ]
+    detail_html = "".join(f"<span>{_e(key)}: <b>{_e(value)}</b></span>" for key, value in details)
+    body = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="lead">Confident Learning audit of {n:,} labels in {k:,} classes'
+        f"{' from ' + _e(dataset.source) if dataset.source else ''}.</p>",
+        f'<div class="details">{detail_html}</div>',
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div></div>'
+            for label, value in cards
+        )
+        + "</div>",
+        '<section id="noise-section"><div class="row2">'
+        f"<div>{_heatmap_section(findings)}</div>"
+        f"<div>{_classes_section(findings)}</div>"
+        "</div></section>",
+        _overlap_section(findings),
+        _issues_section(findings, dataset, top),
+        f"<footer>Generated by labelsieve on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. "
+        "Issues are candidates for review, ranked by how unlikely their given label is.</footer>",
+    ]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}: labelsieve</title><style>{_CSS}</style></head>"
+        f"<body><main>{''.join(body)}</main></body></html>\n"
+    )
+
+
+def write_report(path: str | Path, document: str) -> Path:
+    """Write the HTML document, creating parent directories."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(document, encoding="utf-8")
+    return target
+
+
+def noise_heatmap_svg(
+    matrix: np.ndarray, class_names: Sequence[str], *, counts: np.ndarray | None = None
+) -> str:
+    """Inline SVG heatmap of ``matrix[true, given]`` (rows sum to 1); off-diagonal cells shaded in red.
+
+    Diagonal cells (kept labels) are blue, off-diagonal cells (label noise) red, each scaled to its
+    own maximum so that small noise rates stay visible next to large diagonals.
+    """
+    k = matrix.shape[0]
+    cell = max(14, min(44, 560 // max(k, 1)))
+    labels = [_short(name, 14) for name in class_names]
+    char = 7.2
+    left = int(max(len(s) for s in labels) * char) + 34
+    rotate = max(len(s) for s in labels) * char > cell - 4
+    top = (int(max(len(s) for s in labels) * char * 0.75) + 40) if rotate else 44
+    width, height = max(left + k * cell + 10, left + 270), top + k * cell + 40
+    off = matrix.copy()
+    np.fill_diagonal(off, 0.0)
+    off_max = float(off.max()) if off.size and off.max() > 0 else 1.0
+    show_text = k <= 15
+    font = max(9, min(13, cell // 3))
+    parts = [
+        f'<svg id="noise-matrix" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Estimated noise matrix heatmap" '
+        'font-family="-apple-system, Segoe UI, Roboto, Arial, sans-serif">',
+        f'<text x="{left + k * cell / 2:.1f}" y="14" text-anchor="middle" font-size="12" fill="#5d6675">given label</text>',
+        f'<text transform="translate(12 {top + k * cell / 2:.1f}) rotate(-90)" text-anchor="middle" font-size="12" '
+        'fill="#5d6675">true label</text>',
+    ]
+    for j, name in enumerate(labels):
+        x = left + j * cell + cell / 2
+        if rotate:
+            parts.append(
+                f'<text transform="translate({x + 4:.1f} {top - 6}) rotate(-45)" font-size="11" fill="#1f2430">{_e(name)}</text>'
+            )
+        else:
+            parts.append(
+                f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" font-size="11" fill="#1f2430">{_e(name)}</text>'
+            )
+    for i, name in enumerate(labels):
+        y = top + i * cell + cell / 2 + 4
+        parts.append(
+            f'<text x="{left - 6}" y="{y:.1f}" text-anchor="end" font-size="11" fill="#1f2430">{_e(name)}</text>'
+        )
+        for j in range(k):
+            value = float(matrix[i, j])
+            color, dark = _cell_color(value, diagonal=i == j, scale=1.0 if i == j else off_max)
+            x, y0 = left + j * cell, top + i * cell
+            tooltip = f"true {class_names[i]} → given {class_names[j]}: {value:.1%}"
+            if counts is not None:
+                tooltip += f" (≈{round(float(counts[i, j])):,} examples)"
+            color = color if value > 0 else "#f7f8fa"
+            parts.append(
+                f'<rect class="cell" x="{x}" y="{y0}" width="{cell}" height="{cell}" fill="{color}" '
+                f'stroke="#ffffff" stroke-width="1"><title>{_e(tooltip)}</title></rect>'
+            )
+            if show_text and value >= 0.0005:
+                text = f"{value * 100:.0f}" if value >= 0.1 else f"{value * 100:.1f}"
+                parts.append(
+                    f'<text x="{x + cell / 2:.1f}" y="{y0 + cell / 2 + font / 3:.1f}" text-anchor="middle" '
+                    f'font-size="{font}" fill="{"#ffffff" if dark else "#1f2430"}" pointer-events="none">{text}</text>'
+                )
+    legend_y = top + k * cell + 22
+    parts.append(
+        f'<rect x="{left}" y="{legend_y - 9}" width="10" height="10" fill="{_cell_color(0.9, diagonal=True, scale=1.0)[0]}"/>'
+        f'<text x="{left + 14}" y="{legend_y}" font-size="11" fill="#5d6675">kept label</text>'
+        f'<rect x="{left + 90}" y="{legend_y - 9}" width="10" height="10" fill="{_cell_color(off_max, diagonal=False, scale=off_max)[0]}"/>'
+        f'<text x="{left + 104}" y="{legend_y}" font-size="11" fill="#5d6675">label noise (max {off_max:.1%})</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _cell_color(value: float, *, diagonal: bool, scale: float) -> tuple[str, bool]:
+    """(fill colour, is dark) for a heatmap cell; sqrt scaling keeps small rates visible."""
+    t = math.sqrt(max(0.0, min(1.0, value / scale))) if scale > 0 else 0.0
+    end = (43, 95, 217) if diagonal else (200, 55, 45)
+    rgb = [round(255 + (e - 255) * t) for e in end]
+    return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})", t > 0.6
+
+
+def _heatmap_section(findings: Findings) -> str:
+    true_given = findings.noise_matrix.T
+    counts = findings.confident_joint.T if findings.confident_joint.shape == true_given.shape else None
+    return (
+        "<h2>Estimated noise matrix</h2>"
+        '<p class="note">Row: true label, column: given label; each row sums to 100%. '
+        "Cell = estimated % of the true class that carries the given label. Hover a cell for counts.</p>"
+        f'<div class="heatmap">{noise_heatmap_svg(true_given, findings.class_names, counts=counts)}</div>'
+    )
+
+
+def _classes_section(findings: Findings) -> str:
+    counts = pd.Series(findings.labels).value_counts()
+    rows = []
+    for record in findings.classes.to_dict("records"):
+        k = int(record["Class Index"])
+        rate = float(record["Label Noise"])
+        rows.append(
+            f"<tr><td>{_e(findings.class_names[k])}</td><td class=num>{int(counts.get(k, 0)):,}</td>"
+            f"<td class=num>{int(record['Label Issues']):,}</td>"
+            f'<td><span class="bar"><i style="width:{min(rate, 1.0) * 100:.1f}%"></i></span>{rate:.1%}</td></tr>'
+        )
+    return (
+        "<h2>Estimated error rate per class</h2>"
+        '<p class="note">Share of the examples given each label that are estimated to be mislabeled, worst first.</p>'
+        '<table id="classes"><thead><tr><th>Class</th><th class=num>Examples</th><th class=num>Est. issues</th>'
+        f"<th>Error rate</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _overlap_section(findings: Findings) -> str:
+    pairs = overlapping_pairs(findings).head(MAX_OVERLAP_ROWS)
+    if len(pairs) == 0:
+        return '<section id="overlap"><h2>Overlapping classes</h2><p class="note">No class pairs overlap.</p></section>'
+    rows = "".join(
+        f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td class=num>{n:,}</td><td class=num>{p:.4f}</td></tr>"
+        for a, b, n, p in pairs.itertuples(index=False)
+    )
+    return (
+        '<section id="overlap"><h2>Overlapping classes</h2>'
+        '<p class="note">Class pairs whose examples are most often confused with each other; '
+        "consider merging them or clarifying the labelling guideline.</p>"
+        "<table><thead><tr><th>Class A</th><th>Class B</th><th class=num>Examples</th>"
+        f"<th class=num>Joint probability</th></tr></thead><tbody>{rows}</tbody></table></section>"
+    )
+
+
+def _issues_section(findings: Findings, dataset: Dataset, top: int) -> str:
+    shown = findings.ranked_issues[: max(top, 0)]
+    feature_header, feature_cells = _feature_renderer(dataset, shown)
+    names = findings.class_names
+    rows = []
+    for rank, (i, features_html) in enumerate(zip(shown, feature_cells), start=1):
+        given, suggested = int(findings.labels[i]), int(findings.suggested[i])
+        probs = findings.pred_probs[i]
+        rows.append(
+            f"<tr><td class=num>{rank}</td><td class=num>{_e(_fmt(dataset.row_ids[i]))}</td>"
+            f'<td class="given">{_e(names[given])} <span class="prob">({probs[given]:.2f})</span></td>'
+            f'<td class="suggested">{_e(names[suggested])} <span class="prob">({probs[suggested]:.2f})</span></td>'
+            f"<td class=num>{format_quality(findings.quality[i])}</td>{features_html}</tr>"
+        )
+    if len(shown) < findings.num_issues:
+        note = f"The {len(shown):,} most likely of {findings.num_issues:,} flagged examples"
+    else:
+        note = f"All {findings.num_issues:,} flagged examples"
+    note += (
+        f" (filter_by={_e(findings.filter_by)}), ranked by {_e(findings.rank_by)} label quality, lowest first. "
+        "Numbers in brackets are the model's out-of-sample probabilities."
+    )
+    return (
+        '<section id="issues-section"><h2>Top label issues</h2>'
+        f'<p class="note">{note}</p>'
+        '<table id="issues"><thead><tr><th class=num>#</th><th class=num>Row</th><th>Given label</th>'
+        f"<th>Suggested label</th><th class=num>Label quality</th>{feature_header}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _feature_renderer(dataset: Dataset, shown: np.ndarray) -> tuple[str, list[str]]:
+    """(header cells, one string of cells per shown row) displaying each row's image or features."""
+    if dataset.images is not None:
+        pixels = to_uint8(dataset.images[shown]) if len(shown) else np.zeros((0,), dtype=np.uint8)
+        cells = [
+            f'<td><img class="thumb" alt="row {_e(_fmt(dataset.row_ids[i]))}" src="{png_data_uri(image)}"></td>'
+            for i, image in zip(shown, pixels)
+        ]
+        return "<th>Image</th>", cells
+    features = dataset.features
+    if features is None:
+        return "", [""] * len(shown)
+    if isinstance(features, np.ndarray):
+        table = pd.DataFrame(
+            features[shown][:, :MAX_LISTED_FEATURES],
+            columns=[f"x{j}" for j in range(min(features.shape[1], MAX_LISTED_FEATURES))],
+        )
+        truncated = features.shape[1] > MAX_LISTED_FEATURES
+    else:
+        table = features.iloc[shown]
+        truncated = False
+    if table.shape[1] <= MAX_FEATURE_COLUMNS and not truncated:
+        numeric = [
+            pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])
+            for c in table.columns
+        ]
+        header = "".join(
+            f"<th{' class=num' if num else ''}>{_e(_short(str(c), 24))}</th>"
+            for c, num in zip(table.columns, numeric)
+        )
+        cells = [
+            "".join(f"<td{_num_class(v)}>{_e(_short(_fmt(v), MAX_CELL_CHARS))}</td>" for v in row)
+            for row in table.itertuples(index=False)
+        ]
+        return header, cells
+    cells = []
+    for row in table.iloc[:, :MAX_LISTED_FEATURES].itertuples(index=False):
+        items = "".join(
+            f"<span><b>{_e(_short(str(c), 24))}</b>: {_e(_short(_fmt(v), 60))}</span>"
+            for c, v in zip(table.columns, row)
+        )
+        more = "<span>…</span>" if truncated or table.shape[1] > MAX_LISTED_FEATURES else ""
+        cells.append(f'<td class="features">{items}{more}</td>')
+    return "<th>Features</th>", cells
+
+
+def _num_class(value: object) -> str:
+    is_number = isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+    return " class=num" if is_number else ""
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+__all__ = ["noise_heatmap_svg", "render_report", "write_report"]
