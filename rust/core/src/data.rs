@@ -89,7 +89,7 @@ impl<'a, T: Prob> Rows<'a, T> {
 
     /// The underlying view.
     pub fn view(&self) -> ArrayView2<'a, T> {
-        self.view.clone()
+        self.view
     }
 
     #[inline(always)]

@@ -169,8 +169,8 @@ impl PruneState {
         if !hit {
             return;
         }
-        for j in 0..k {
-            let key = ps - row[j];
+        for (j, &p) in row.iter().enumerate() {
+            let key = ps - p;
             if key <= self.bound[s * k + j] {
                 if let Some(sel) = self.cell_sel[s * k + j].as_mut() {
                     sel.offer(key, i);

@@ -83,7 +83,7 @@ pub fn compute_py_inv_noise_matrix<'py>(
     py: Python<'py>,
     ps: PyReadonlyArray1<'py, f64>,
     noise_matrix: PyReadonlyArray2<'py, f64>,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>)> {
+) -> PyResult<PyInv<'py>> {
     let (p, inv) = latent::compute_py_inv_noise_matrix(ps.as_array(), noise_matrix.as_array())
         .map_err(to_py)?;
     Ok((p.into_pyarray(py), inv.into_pyarray(py)))

@@ -1,0 +1,354 @@
+"""Dataset-level label-quality summaries (``cleanlab.dataset``): per-class noise, overlapping classes,
+an overall health score and a printed health report.
+
+Every function works from ``labels`` + ``pred_probs``, from a ``confident_joint``, or from an
+estimated ``joint`` + ``num_examples``; results and printed text equal cleanlab 2.9's. Two deliberate
+improvements over cleanlab (GitHub #1329): ``rank_classes_by_label_quality`` and ``health_summary``
+also work when only ``confident_joint`` is given (``num_examples = confident_joint.sum()``), and
+``health_summary(joint=..., num_examples=...)`` works instead of crashing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "find_overlapping_classes",
+    "health_summary",
+    "overall_label_health_score",
+    "rank_classes_by_label_quality",
+]
+
+_NUM_EXAMPLES_MESSAGE = (
+    "Error: num_examples is None. You must either provide confident_joint, or provide both "
+    "num_example and joint as input parameters."
+)
+_IGNORED_CJ_MESSAGE = (
+    "The supplied `confident_joint` is ignored as `confident_joint` is recomuputed internally using the "
+    "supplied `labels` and `pred_probs`. If you still want to use custom `confident_joint` call function "
+    "with `estimation_method='off_diagonal_custom'`."
+)
+
+
+def _check_multi_label(multi_label: bool) -> None:
+    from labelsieve._validation import check_no_multi_label
+
+    check_no_multi_label(multi_label)
+
+
+def _labels(labels: Any) -> np.ndarray | None:
+    if labels is None:
+        return None
+    from labelsieve._validation import labels_to_array
+
+    return np.asarray(labels_to_array(labels))
+
+
+def _num_examples(
+    num_examples: int | None, labels: np.ndarray | None, confident_joint: np.ndarray | None
+) -> int:
+    """``num_examples`` if given, else ``len(labels)``, else the total of ``confident_joint``."""
+    if num_examples is not None:
+        return num_examples
+    if labels is not None:
+        return len(labels)
+    if confident_joint is not None:
+        return int(np.sum(confident_joint))
+    raise ValueError(_NUM_EXAMPLES_MESSAGE)
+
+
+def _joint(
+    labels: np.ndarray | None,
+    pred_probs: np.ndarray | None,
+    joint: np.ndarray | None,
+    confident_joint: np.ndarray | None,
+) -> np.ndarray:
+    if joint is not None:
+        return np.asarray(joint)
+    if confident_joint is None and (labels is None or pred_probs is None):
+        raise ValueError(
+            "Provide `labels` and `pred_probs`, or `confident_joint`, or `joint` (with `num_examples`); "
+            f"found labels={'None' if labels is None else 'given'}, "
+            f"pred_probs={'None' if pred_probs is None else 'given'}."
+        )
+    from labelsieve.count import estimate_joint
+
+    return np.asarray(estimate_joint(labels, pred_probs, confident_joint=confident_joint))
+
+
+def _confident_learning_issue_count(
+    labels: np.ndarray, pred_probs: np.ndarray, off_diagonal_indices: np.ndarray
+) -> int:
+    """``num_label_issues(estimation_method="off_diagonal")`` from the already computed off-diagonal indices.
+
+    Those examples of the (uncalibrated) confident joint's off-diagonal whose given label is not the
+    model's top class after boosting the given-label probability by 1e-6 (cleanlab's argmax veto).
+    """
+    idx = np.asarray(off_diagonal_indices, dtype=np.intp)
+    if idx.size == 0:
+        return 0
+    given = labels[idx]
+    rows = np.array(pred_probs[idx], dtype=np.float64)
+    rows[np.arange(len(idx)), given] += 1e-6
+    return int(np.count_nonzero(rows.argmax(axis=1) != given))
+
+
+def _display(df: pd.DataFrame) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:
+        print(df)
+    else:
+        display(df)
+
+
+def _print_health_score(score: float, num_issues: int, num_examples: int) -> None:
+    print(
+        f" * Overall, about {1 - score:.0%} ({num_issues:,} of the {num_examples:,}) "
+        "labels in your dataset have potential issues."
+    )
+    print(f" ** The overall label health score for this dataset is: {score:.2f}.")
+
+
+def rank_classes_by_label_quality(
+    labels: Any = None,
+    pred_probs: np.ndarray | None = None,
+    *,
+    class_names: Any = None,
+    num_examples: int | None = None,
+    joint: np.ndarray | None = None,
+    confident_joint: np.ndarray | None = None,
+    multi_label: bool = False,
+) -> pd.DataFrame:
+    """Per-class label noise, ranked from the lowest-quality class to the highest.
+
+    Parameters
+    ----------
+    labels, pred_probs : given labels (N,) and out-of-sample predicted probabilities (N, K)
+    class_names : optional names; adds a first column ``Class Name``
+    num_examples : N; defaults to ``len(labels)``, else ``confident_joint.sum()``
+    joint : estimated joint ``P(label=i, true_label=j)`` (K, K); estimated when not given
+    confident_joint : (K, K) counts used to estimate ``joint`` (calibrated against ``labels`` if given)
+    multi_label : not supported (raises ``NotImplementedError``)
+
+    Returns
+    -------
+    DataFrame with columns [``Class Name``], ``Class Index``, ``Label Issues`` (examples given label k
+    that are likely wrong), ``Inverse Label Issues`` (examples truly k labelled otherwise), ``Label Noise``
+    ``P(true != k | given = k)``, ``Inverse Label Noise`` ``P(given != k | true = k)`` and
+    ``Label Quality Score`` (``1 - Label Noise``), sorted by ``Label Quality Score`` ascending.
+
+    Unlike cleanlab 2.9 (GitHub #1329), this also works when only ``confident_joint`` is given:
+    ``num_examples`` then defaults to ``confident_joint.sum()``.
+    """
+    _check_multi_label(multi_label)
+    labels = _labels(labels)
+    joint = _joint(labels, pred_probs, joint, confident_joint)
+    num_examples = _num_examples(num_examples, labels, confident_joint)
+    return _rank_classes(joint, num_examples, class_names)
+
+
+def _rank_classes(joint: np.ndarray, num_examples: int, class_names: Any) -> pd.DataFrame:
+    given_label_noise = joint.sum(axis=1) - joint.diagonal()
+    true_label_noise = joint.sum(axis=0) - joint.diagonal()
+    label_noise = given_label_noise / np.clip(joint.sum(axis=1), a_min=1e-6, a_max=None)
+    inverse_label_noise = true_label_noise / np.clip(joint.sum(axis=0), a_min=1e-6, a_max=None)
+    df = pd.DataFrame(
+        {
+            "Class Index": np.arange(len(joint)),
+            "Label Issues": np.round(num_examples * given_label_noise).astype(int),
+            "Inverse Label Issues": np.round(num_examples * true_label_noise).astype(int),
+            "Label Noise": label_noise,
+            "Inverse Label Noise": inverse_label_noise,
+            "Label Quality Score": 1 - label_noise,
+        }
+    )
+    if class_names is not None:
+        df.insert(0, "Class Name", [class_names[k] for k in range(len(joint))])
+    return df.sort_values(by="Label Quality Score").reset_index(drop=True)
+
+
+def find_overlapping_classes(
+    labels: Any = None,
+    pred_probs: np.ndarray | None = None,
+    *,
+    asymmetric: bool = False,
+    class_names: Any = None,
+    num_examples: int | None = None,
+    joint: np.ndarray | None = None,
+    confident_joint: np.ndarray | None = None,
+    multi_label: bool = False,
+) -> pd.DataFrame:
+    """Pairs of classes that the labels confuse, most overlapping first.
+
+    Parameters as :func:`rank_classes_by_label_quality`, plus ``asymmetric``: if False (default) the
+    overlap of classes A < B is ``joint[A, B] + joint[B, A]``; if True every ordered pair A != B is
+    listed with ``joint[A, B]`` (given label A, true label B).
+
+    Returns
+    -------
+    DataFrame with columns [``Class Name A``, ``Class Name B``], ``Class Index A``, ``Class Index B``,
+    ``Num Overlapping Examples`` (``round(Joint Probability * num_examples)``) and ``Joint Probability``,
+    sorted by ``Joint Probability`` descending.
+    """
+    _check_multi_label(multi_label)
+    labels = _labels(labels)
+    joint = _joint(labels, pred_probs, joint, confident_joint)
+    num_examples = _num_examples(num_examples, labels, confident_joint)
+    return _overlapping_classes(joint, num_examples, asymmetric, class_names)
+
+
+def _overlapping_classes(
+    joint: np.ndarray, num_examples: int, asymmetric: bool, class_names: Any
+) -> pd.DataFrame:
+    num_classes = len(joint)
+    if asymmetric:
+        overlap = joint
+        pairs = [(a, b) for a in range(num_classes) for b in range(num_classes) if a != b]
+    else:
+        overlap = np.triu(joint) + np.tril(joint).T
+        pairs = [(a, b) for a in range(num_classes) for b in range(num_classes) if a < b]
+    index_a = np.array([a for a, _ in pairs], dtype=np.int64)
+    index_b = np.array([b for _, b in pairs], dtype=np.int64)
+    joint_probability = overlap[index_a, index_b]
+    df = pd.DataFrame(
+        {
+            "Class Index A": index_a,
+            "Class Index B": index_b,
+            "Num Overlapping Examples": np.round(joint_probability * num_examples).astype(int),
+            "Joint Probability": joint_probability,
+        }
+    )
+    if class_names is not None:
+        df.insert(0, "Class Name A", [class_names[a] for a in index_a])
+        df.insert(1, "Class Name B", [class_names[b] for b in index_b])
+    return df.sort_values(by="Joint Probability", ascending=False).reset_index(drop=True)
+
+
+def overall_label_health_score(
+    labels: Any = None,
+    pred_probs: np.ndarray | None = None,
+    *,
+    num_examples: int | None = None,
+    confident_joint: np.ndarray | None = None,
+    joint: np.ndarray | None = None,
+    multi_label: bool = False,
+    verbose: bool = True,
+) -> float:
+    """Fraction of labels estimated to be correct (1.0 = no label issues).
+
+    With ``labels`` and ``pred_probs``: ``1 - num_label_issues(labels, pred_probs) / num_examples``
+    (a supplied ``confident_joint`` is ignored with a warning, as in cleanlab). Otherwise the trace of
+    ``joint`` (estimated from ``confident_joint`` if not given). ``verbose`` prints two summary lines.
+    """
+    _check_multi_label(multi_label)
+    labels = _labels(labels)
+    if labels is not None and pred_probs is not None:
+        if confident_joint is not None:
+            warnings.warn(_IGNORED_CJ_MESSAGE, UserWarning, stacklevel=2)
+        from labelsieve.count import compute_confident_joint
+
+        _, off_diagonal = compute_confident_joint(labels, pred_probs, return_indices_of_off_diagonals=True)
+        num_issues = _confident_learning_issue_count(labels, np.asarray(pred_probs), off_diagonal)
+        return _health_score_from_issues(num_issues, _num_examples(num_examples, labels, None), verbose)
+    joint = _joint(labels, pred_probs, joint, confident_joint)
+    return _health_score_from_joint(joint, _num_examples(num_examples, labels, confident_joint), verbose)
+
+
+def _health_score_from_issues(num_issues: int, num_examples: int, verbose: bool) -> float:
+    score = 1 - np.int64(num_issues) / num_examples
+    if verbose:
+        _print_health_score(score, num_issues, num_examples)
+    return score
+
+
+def _health_score_from_joint(joint: np.ndarray, num_examples: int, verbose: bool) -> float:
+    score = np.trace(joint)
+    if verbose:
+        _print_health_score(score, int(np.round(num_examples * (1 - score))), num_examples)
+    return score
+
+
+def health_summary(
+    labels: Any = None,
+    pred_probs: np.ndarray | None = None,
+    *,
+    asymmetric: bool = False,
+    class_names: Any = None,
+    num_examples: int | None = None,
+    joint: np.ndarray | None = None,
+    confident_joint: np.ndarray | None = None,
+    multi_label: bool = False,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """The three dataset summaries at once, optionally printed as a report.
+
+    Returns a dict with keys ``overall_label_health_score`` (see :func:`overall_label_health_score`),
+    ``joint``, ``classes_by_label_quality`` (see :func:`rank_classes_by_label_quality`) and
+    ``overlapping_classes`` (see :func:`find_overlapping_classes`). The confident joint is computed
+    once (with its off-diagonal indices, which give the issue count) and shared by all three.
+
+    Unlike cleanlab 2.9 (GitHub #1329), this also works with only ``confident_joint``
+    (``num_examples = confident_joint.sum()``) and with ``joint`` + ``num_examples``.
+    """
+    _check_multi_label(multi_label)
+    labels = _labels(labels)
+    have_data = labels is not None and pred_probs is not None
+    num_issues: int | None = None
+    if have_data:
+        from labelsieve.count import compute_confident_joint
+
+        if confident_joint is not None:
+            warnings.warn(_IGNORED_CJ_MESSAGE, UserWarning, stacklevel=2)
+        computed_cj, off_diagonal = compute_confident_joint(
+            labels, pred_probs, return_indices_of_off_diagonals=True
+        )
+        num_issues = _confident_learning_issue_count(labels, np.asarray(pred_probs), off_diagonal)
+        if joint is None and confident_joint is None:
+            # Already calibrated against labels: estimate_joint only normalizes it.
+            joint = _joint(None, None, None, computed_cj)
+    joint = _joint(labels, pred_probs, joint, confident_joint)
+    num_examples = _num_examples(num_examples, labels, confident_joint)
+    num_classes = len(joint)
+
+    if verbose:
+        middle = f"|   for your dataset with {num_examples:,} examples and {num_classes:,} classes.  |"
+        width = len(middle)
+        print("-" * width)
+        print("|  Generating a Cleanlab Dataset Health Summary".ljust(width - 1) + "|")
+        print(middle)
+        print("|  Note, Cleanlab is not a medical doctor... yet.".ljust(width - 1) + "|")
+        print("-" * width)
+        print()
+
+    classes = _rank_classes(joint, num_examples, class_names)
+    if verbose:
+        print("Overall Class Quality and Noise across your dataset (below)")
+        print("-" * 60, "\n")
+        _display(classes)
+        print()
+
+    overlapping = _overlapping_classes(joint, num_examples, asymmetric, class_names)
+    if verbose:
+        print("Class Overlap. In some cases, you may want to merge classes in the top rows (below)")
+        print("-" * 83)
+        print()
+        _display(overlapping)
+        print()
+
+    if num_issues is not None:
+        score = _health_score_from_issues(num_issues, num_examples, verbose)
+    else:
+        score = _health_score_from_joint(joint, num_examples, verbose)
+    if verbose:
+        print("\nGenerated with <3 from Cleanlab.\n")
+    return {
+        "overall_label_health_score": score,
+        "joint": joint,
+        "classes_by_label_quality": classes,
+        "overlapping_classes": overlapping,
+    }
