@@ -61,7 +61,9 @@ def estimate_latent(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """(py, noise_matrix, inverse_noise_matrix) from a confident joint (cleanlab 2.6, 2.7)."""
 
-def argmax_confusion(labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None) -> NDArray[np.int64]:
+def argmax_confusion(
+    labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None
+) -> NDArray[np.int64]:
     """(K, K) counts of (given label, argmax of pred_probs)."""
 
 def label_issues(
@@ -78,7 +80,9 @@ def label_issues(
     """Boolean issue mask of ``filter.find_label_issues`` (single label) and the classes that had
     too few examples to prune (the caller warns about them)."""
 
-def predicted_neq_given(labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None) -> NDArray[np.bool_]:
+def predicted_neq_given(
+    labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None
+) -> NDArray[np.bool_]:
     """``argmax(pred_probs, axis=1) != labels``."""
 
 def label_quality_scores(

@@ -44,12 +44,16 @@ def labels_to_array(labels: Any, name: str = "labels") -> NDArray[Any]:
         raise LabelsError(f"{name} is None; expected a 1-D array of integer class indices")
     if hasattr(labels, "to_numpy") and hasattr(labels, "columns"):
         if len(labels.columns) != 1:
-            raise LabelsError(f"{name} must be one dimensional, but the DataFrame has {len(labels.columns)} columns")
+            raise LabelsError(
+                f"{name} must be one dimensional, but the DataFrame has {len(labels.columns)} columns"
+            )
         labels = labels.to_numpy().ravel()
     elif hasattr(labels, "to_numpy"):
         labels = labels.to_numpy()
     elif isinstance(labels, tuple | set | dict | str | bytes):
-        raise InvalidDtypeError(f"{name} should be a numpy array, list or pandas Series, but it is a {type(labels).__name__}")
+        raise InvalidDtypeError(
+            f"{name} should be a numpy array, list or pandas Series, but it is a {type(labels).__name__}"
+        )
     arr = np.asarray(labels)
     if arr.ndim != 1:
         raise LabelsError(f"{name} must be a 1-D array, but it has shape {arr.shape}")
@@ -63,7 +67,9 @@ def labels_to_array(labels: Any, name: str = "labels") -> NDArray[Any]:
     try:
         as_float = arr.astype(np.float64)
     except (TypeError, ValueError) as err:
-        raise LabelsError(f"{name} must be zero-indexed integers corresponding to class indices, but has dtype {arr.dtype}") from err
+        raise LabelsError(
+            f"{name} must be zero-indexed integers corresponding to class indices, but has dtype {arr.dtype}"
+        ) from err
     if as_float.size and not (np.isfinite(as_float).all() and (as_float == np.round(as_float)).all()):
         bad = int(np.flatnonzero(~np.isfinite(as_float) | (as_float != np.round(as_float)))[0])
         raise LabelsError(
@@ -78,7 +84,9 @@ def check_pred_probs(pred_probs: Any) -> NDArray[Any]:
         if hasattr(pred_probs, "to_numpy"):
             pred_probs = pred_probs.to_numpy()
         else:
-            raise InvalidDtypeError(f"pred_probs must be a numpy array, but it is a {type(pred_probs).__name__}")
+            raise InvalidDtypeError(
+                f"pred_probs must be a numpy array, but it is a {type(pred_probs).__name__}"
+            )
     if pred_probs.dtype.kind != "f" or pred_probs.dtype not in (np.float16, np.float32, np.float64):
         raise InvalidDtypeError(
             f"pred_probs must be a float16, float32 or float64 array of probabilities, but it has dtype {pred_probs.dtype}"
@@ -110,7 +118,9 @@ def check_inputs(
     k = probs.shape[1]
     lo, hi = int(labs.min()), int(labs.max())
     if lo < 0:
-        raise LabelsError(f"labels must be non-negative class indices, but labels[{int(np.argmin(labs))}] = {lo}")
+        raise LabelsError(
+            f"labels must be non-negative class indices, but labels[{int(np.argmin(labs))}] = {lo}"
+        )
     if hi >= k:
         raise LabelsError(
             f"pred_probs must have at least {hi + 1} columns, based on the largest class index which appears in "

@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 import numpy.typing as npt
+
 from labelsieve.exceptions import InvalidDtypeError, InvalidInputError
 
 __all__ = [

@@ -26,7 +26,9 @@ __all__ = [
 def _vec(x: Any, name: str, k: int) -> NDArray[np.float64]:
     v = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1))
     if v.shape != (k,):
-        raise InvalidInputError(f"{name} must have {k} entries (one per class), but it has shape {np.shape(x)}")
+        raise InvalidInputError(
+            f"{name} must have {k} entries (one per class), but it has shape {np.shape(x)}"
+        )
     return v
 
 
@@ -45,7 +47,9 @@ def compute_ps_py_inv_noise_matrix(
     return ps, py, inv
 
 
-def compute_py_inv_noise_matrix(ps: Any, noise_matrix: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def compute_py_inv_noise_matrix(
+    ps: Any, noise_matrix: Any
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(py, inverse_noise_matrix) with py = inv(noise_matrix) @ ps, clipped into [1e-6, 1], summing to 1."""
     nm = _mat(noise_matrix, "noise_matrix")
     return _backend.kernels().compute_py_inv_noise_matrix(_vec(ps, "ps", nm.shape[0]), nm)
@@ -60,7 +64,9 @@ def compute_inv_noise_matrix(py: Any, noise_matrix: Any, *, ps: Any = None) -> N
     )
 
 
-def compute_noise_matrix_from_inverse(ps: Any, inverse_noise_matrix: Any, *, py: Any = None) -> NDArray[np.float64]:
+def compute_noise_matrix_from_inverse(
+    ps: Any, inverse_noise_matrix: Any, *, py: Any = None
+) -> NDArray[np.float64]:
     """P(given | true) from ps and P(true | given)."""
     inv = _mat(inverse_noise_matrix, "inverse_noise_matrix")
     k = inv.shape[0]
@@ -81,7 +87,11 @@ def compute_py(
     nm = _mat(noise_matrix, "noise_matrix")
     inv = _mat(inverse_noise_matrix, "inverse_noise_matrix")
     k = nm.shape[0]
-    counts = None if true_labels_class_counts is None else _vec(true_labels_class_counts, "true_labels_class_counts", k)
+    counts = (
+        None
+        if true_labels_class_counts is None
+        else _vec(true_labels_class_counts, "true_labels_class_counts", k)
+    )
     return _backend.kernels().compute_py(_vec(ps, "ps", k), nm, inv, py_method, counts)
 
 
@@ -92,5 +102,7 @@ def compute_pyx(pred_probs: Any, noise_matrix: Any, inverse_noise_matrix: Any) -
     nm = _mat(noise_matrix, "noise_matrix")
     inv = _mat(inverse_noise_matrix, "inverse_noise_matrix")
     if nm.shape[0] != k or inv.shape[0] != k:
-        raise InvalidInputError(f"noise matrices must be ({k}, {k}) to match pred_probs of shape {probs.shape}")
+        raise InvalidInputError(
+            f"noise matrices must be ({k}, {k}) to match pred_probs of shape {probs.shape}"
+        )
     return _backend.kernels().compute_pyx(probs, nm, inv, None)

@@ -13,6 +13,7 @@ type Latent<'py> = (
     Bound<'py, PyArray2<f64>>,
     Bound<'py, PyArray2<f64>>,
 );
+type PyInv<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>);
 
 #[pyfunction]
 pub fn estimate_latent<'py>(
