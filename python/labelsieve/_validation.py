@@ -126,7 +126,7 @@ def check_inputs(
             f"pred_probs must have at least {hi + 1} columns, based on the largest class index which appears in "
             f"labels (labels[{int(np.argmax(labs))}] = {hi}), but it has {k}"
         )
-    if not allow_one_class and lo == hi and hi != 0:
+    if not allow_one_class and lo == hi:
         raise LabelsError(f"Labels must contain at least 2 classes, but every label is {hi}.")
     return labs, probs
 

@@ -164,7 +164,7 @@ def num_label_issues(
             UserWarning,
             stacklevel=2,
         )
-    labs, probs = check_inputs(labels, pred_probs)
+    labs, probs = check_inputs(labels, pred_probs, allow_one_class=False)
     n = labs.shape[0]
     if estimation_method == "off_diagonal":
         mask, _ = _backend.kernels().label_issues(

@@ -149,7 +149,7 @@ def find_label_issues(
 def find_predicted_neq_given(labels: Any, pred_probs: Any, *, multi_label: bool = False) -> NDArray[np.bool_]:
     """Boolean mask of examples whose argmax prediction differs from the given label."""
     check_no_multi_label(multi_label)
-    labs, probs = check_inputs(labels, pred_probs)
+    labs, probs = check_inputs(labels, pred_probs, allow_one_class=False)
     return _backend.kernels().predicted_neq_given(labs, probs, row_sum_tol(probs), None)
 
 

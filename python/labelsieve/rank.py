@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from labelsieve import _backend
 from labelsieve._validation import check_inputs, labels_to_array, row_sum_tol
-from labelsieve.exceptions import InvalidInputError
+from labelsieve.exceptions import InvalidInputError, LabelsError
 
 __all__ = [
     "find_top_issues",
@@ -89,6 +89,9 @@ def order_label_issues(
     whole dataset, so ``adjust_pred_probs`` thresholds use every example); ties by index."""
     _check_rank_by(rank_by)
     labs, probs = check_inputs(labels, pred_probs)
+    if labs.min() == labs.max() != 0:
+        # As cleanlab: one class is allowed only when every label is 0 (the one-vs-rest case).
+        raise LabelsError("Labels must contain at least 2 classes.")
     mask = np.asarray(label_issues_mask)
     if mask.shape != labs.shape or mask.dtype != np.bool_:
         raise InvalidInputError(

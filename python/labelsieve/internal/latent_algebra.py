@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelsieve import _backend
-from labelsieve._validation import check_pred_probs, check_square, labels_to_array
+from labelsieve._validation import check_pred_probs, check_square, labels_to_array, row_sum_tol
 from labelsieve.exceptions import InvalidInputError
 
 __all__ = [
@@ -105,4 +105,5 @@ def compute_pyx(pred_probs: Any, noise_matrix: Any, inverse_noise_matrix: Any) -
         raise InvalidInputError(
             f"noise matrices must be ({k}, {k}) to match pred_probs of shape {probs.shape}"
         )
+    _backend.kernels().check_pred_probs(probs, row_sum_tol(probs), None)
     return _backend.kernels().compute_pyx(probs, nm, inv, None)

@@ -413,25 +413,29 @@ pub fn remove_per_class(
     let m = pcm.mapv(|x| x as f64);
     let rs = crate::latent::row_sums(m.view());
     // Entry [i, j] divided by the row sum of row j: numpy broadcasting of (K, K) / (K,).
-    let psy = ndarray::Array2::from_shape_fn((k, k), |(i, j)| m[[i, j]] / rs[j]);
+    let mut shares = Array2::from_shape_fn((k, k), |(i, j)| m[[i, j]] / rs[j]);
     let noise: Vec<f64> = (0..k)
-        .map(|i| crate::latent::np_sum(&psy.row(i).to_vec()) - psy[[i, i]])
+        .map(|i| crate::latent::np_sum(&shares.row(i).to_vec()) - shares[[i, i]])
         .collect();
-    let mut out = ndarray::Array2::<f64>::zeros((k, k));
-    for i in 0..k {
-        for j in 0..k {
-            out[[i, j]] = psy[[i, j]] / noise[i] * remove[i] as f64;
-        }
-        out[[i, i]] = (label_counts[i] - remove[i]) as f64;
+    for d in 0..k {
+        shares[[d, d]] = 0.0;
     }
-    let mut res = ndarray::Array2::<i64>::zeros((k, k));
+    let mut res = Array2::<i64>::zeros((k, k));
     for i in 0..k {
-        for (j, v) in count::round_preserving_sum(&out.row(i).to_vec(), sorter)
-            .into_iter()
-            .enumerate()
-        {
-            res[[i, j]] = v;
+        let mut row: Vec<f64> = (0..k)
+            .map(|j| shares[[i, j]] * remove[i] as f64 / noise[i])
+            .collect();
+        row[i] = (label_counts[i] - remove[i]) as f64;
+        // A row without noise is 0/0 = NaN in cleanlab, which then removes nothing through it.
+        if row.iter().all(|v| v.is_finite()) {
+            for (j, v) in count::round_preserving_sum(&row, sorter)
+                .into_iter()
+                .enumerate()
+            {
+                res[[i, j]] = v;
+            }
         }
+        res[[i, i]] = label_counts[i] - remove[i];
     }
     Ok(res)
 }
