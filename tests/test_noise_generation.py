@@ -8,11 +8,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import labelsieve.noise_generation as alias
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import labelsieve.noise_generation as alias
 from labelsieve.benchmarking import noise_generation as ng
 from labelsieve.exceptions import InvalidDtypeError, InvalidInputError
 

@@ -1,0 +1,41 @@
+"""Smoke test of benches/bench_kernels.py: a tiny --quick grid must give well-formed records in which
+labelsieve's outputs agree with cleanlab's (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benches" / "bench_kernels.py"
+
+pytest.importorskip("cleanlab")
+
+
+def test_quick_grid_records_agree(tmp_path: Path) -> None:
+    out = tmp_path / "records.jsonl"
+    cmd = [sys.executable, str(BENCH), "--quick", "--repeats", "1", "--cache-dir", str(tmp_path / "cache")]
+    proc = subprocess.run([*cmd, "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "| op |" in proc.stdout and "Targets missed" in proc.stdout
+
+    recs = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    assert {r["lib"] for r in recs} == {"labelsieve", "reference", "cleanlab", "floor"}
+    by_key = {(r["lib"], r["op"]): r for r in recs}
+    ops = {r["op"] for r in recs if r["lib"] != "floor"}
+    assert ops == {"confident_joint", "fli:prune_by_noise_rate"}
+    for r in recs:
+        assert r["status"] == "ok", r
+        assert (r["n"], r["k"], r["dtype"]) == (20_000, 10, "f64")
+        assert r["time_s"] > 0 and r["reps"] >= 1
+        assert r["peak_mib"] >= r["before_mib"] > 0
+        assert r["extra_mib"] >= 0 and r["pp_mib"] > 0
+        assert set(r["out"]) >= {"kind", "sum", "count", "sha1"}
+    for op in ops:
+        ls, ref, cl = (by_key[(lib, op)]["out"] for lib in ("labelsieve", "reference", "cleanlab"))
+        assert ls["sha1"] == cl["sha1"], (op, ls, cl)
+        assert ref["sha1"] == cl["sha1"], (op, ref, cl)
+    assert by_key[("labelsieve", "fli:prune_by_noise_rate")]["out"]["count"] > 0
