@@ -191,28 +191,31 @@ pub fn label_issues<T: Prob, L: Label>(
 ) -> Result<Issues> {
     let k = pred_probs.ncols();
     let n = pred_probs.nrows();
-    let thresholds = count::confident_thresholds(labels, pred_probs, tol)?;
     let rows = Rows::new(pred_probs);
     let par = parallel::worth_parallel(n * k);
+    // Pass 1 (validation + thresholds), for the rules that need thresholds.
+    let thresholds = || count::confident_thresholds(labels, pred_probs, tol);
     match opts.filter_by {
         FilterBy::PredictedNeqGiven => {
-            let mask = per_row_mask(&rows, labels, par, |row, s| {
+            // Needs no thresholds: validate in the same single pass that flags.
+            let mask = per_row_mask(&rows, labels, par, Some(tol), |row, s| {
                 count::argmax(row) != s && boosted_argmax(row, s) != s
-            });
+            })?;
             Ok(Issues {
                 mask,
                 too_few: Vec::new(),
             })
         }
         FilterBy::ConfidentLearning => {
-            let cut: Vec<f64> = thresholds
+            let cut: Vec<f64> = thresholds()?
                 .iter()
                 .map(|t| t - count::CONFIDENCE_SLACK)
                 .collect();
-            let mask = per_row_mask(&rows, labels, par, |row, s| {
+            // Rows were validated by the thresholds pass.
+            let mask = per_row_mask(&rows, labels, par, None, |row, s| {
                 let v = count::row_verdict(row, s, &cut);
                 matches!(v.guess, Some(g) if g != s) && !v.vetoed
-            });
+            })?;
             Ok(Issues {
                 mask,
                 too_few: Vec::new(),
@@ -224,7 +227,7 @@ pub fn label_issues<T: Prob, L: Label>(
             } else {
                 Method::NormalizedMargin
             };
-            let num = count::joint_pass(labels, pred_probs, &thresholds, false).issues as usize;
+            let num = count::joint_pass(labels, pred_probs, &thresholds()?, false).issues as usize;
             let scorer = Scorer::new(method, None, k)?;
             let sel = parallel::map_reduce(
                 n,
@@ -250,28 +253,36 @@ pub fn label_issues<T: Prob, L: Label>(
             })
         }
         FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both => {
-            prune(labels, &rows, &thresholds, opts, par, sorter)
+            prune(labels, &rows, &thresholds()?, opts, par, sorter)
         }
     }
 }
 
-/// Rows where `flag(row, given)` holds.
+/// Rows where `flag(row, given)` holds; with `tol`, each row is validated first.
 fn per_row_mask<T: Prob, L: Label>(
     rows: &Rows<'_, T>,
     labels: ArrayView1<'_, L>,
     par: bool,
+    tol: Option<f64>,
     flag: impl Fn(&[f64], usize) -> bool + Sync + Send,
-) -> Vec<bool> {
+) -> Result<Vec<bool>> {
     let k = rows.k();
     let mut mask = vec![false; rows.n()];
-    crate::rank::fill_chunks(&mut mask, par, |start, chunk| {
+    let bad = crate::rank::fill_chunks(&mut mask, par, |start, chunk| {
         let mut buf = vec![0.0; k];
         for (m, i) in chunk.iter_mut().zip(start..) {
-            *m = flag(rows.row(i, &mut buf), labels[i].class());
+            let row = rows.row(i, &mut buf);
+            if tol.is_some_and(|t| !crate::validate::row_ok(row, t)) {
+                return Some(i);
+            }
+            *m = flag(row, labels[i].class());
         }
         None
     });
-    mask
+    if let Some(t) = tol {
+        crate::validate::report_bad_row(rows, bad, t)?;
+    }
+    Ok(mask)
 }
 
 fn prune<T: Prob, L: Label>(
@@ -447,20 +458,8 @@ pub fn predicted_neq_given<T: Prob, L: Label>(
     tol: f64,
 ) -> Result<Vec<bool>> {
     let rows = Rows::new(pred_probs);
-    let k = rows.k();
-    let mut mask = vec![false; rows.n()];
-    let par = parallel::worth_parallel(rows.n() * k);
-    let bad = crate::rank::fill_chunks(&mut mask, par, |start, chunk| {
-        let mut buf = vec![0.0; k];
-        for (m, i) in chunk.iter_mut().zip(start..) {
-            let row = rows.row(i, &mut buf);
-            if !crate::validate::row_ok(row, tol) {
-                return Some(i);
-            }
-            *m = count::argmax(row) != labels[i].class();
-        }
-        None
-    });
-    crate::validate::report_bad_row(&rows, bad, tol)?;
-    Ok(mask)
+    let par = parallel::worth_parallel(rows.n() * rows.k());
+    per_row_mask(&rows, labels, par, Some(tol), |row, s| {
+        count::argmax(row) != s
+    })
 }
