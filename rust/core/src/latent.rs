@@ -13,45 +13,46 @@ const MAX_NOISE_RATE: f64 = 0.9999;
 
 /// numpy's pairwise summation of a contiguous float64 vector (`np.sum`).
 pub fn np_sum(a: &[f64]) -> f64 {
-    let n = a.len();
-    if n < 8 {
-        let mut res = -0.0;
-        for &x in a {
-            res += x;
-        }
-        0.0 + res
-    } else {
-        0.0 + pairwise(a)
-    }
+    np_sum_map(a, |x| x)
 }
 
-fn pairwise(a: &[f64]) -> f64 {
+/// `np.sum(f(a))` in numpy's summation order, without materialising `f(a)`.
+#[inline]
+pub fn np_sum_map(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    // numpy adds the reduction to its identity 0.0 (this turns a -0.0 result into 0.0).
+    0.0 + pairwise(a, f)
+}
+
+fn pairwise(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     let n = a.len();
     if n < 8 {
         let mut res = -0.0;
         for &x in a {
-            res += x;
+            res += f(x);
         }
         res
     } else if n <= 128 {
-        let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+        let mut r = [0.0; 8];
+        for (rj, &x) in r.iter_mut().zip(&a[..8]) {
+            *rj = f(x);
+        }
         let mut i = 8;
         while i < n - (n % 8) {
             for j in 0..8 {
-                r[j] += a[i + j];
+                r[j] += f(a[i + j]);
             }
             i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         while i < n {
-            res += a[i];
+            res += f(a[i]);
             i += 1;
         }
         res
     } else {
         let mut n2 = n / 2;
         n2 -= n2 % 8;
-        pairwise(&a[..n2]) + pairwise(&a[n2..])
+        pairwise(&a[..n2], f) + pairwise(&a[n2..], f)
     }
 }
 

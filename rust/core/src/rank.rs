@@ -2,7 +2,7 @@
 
 use crate::data::{Label, Prob, Rows};
 use crate::error::{Error, Result};
-use crate::latent::np_sum;
+use crate::latent::{np_sum, np_sum_map};
 use crate::parallel;
 use crate::select::Smallest;
 use crate::validate::{report_bad_row, row_ok};
@@ -87,11 +87,8 @@ impl Scorer {
             }
             Method::ConfidenceWeightedEntropy => {
                 let sc = row[s].max(1e-6);
-                let terms: Vec<f64> = row
-                    .iter()
-                    .map(|&p| if p == 0.0 { 0.0 } else { p * p.ln() })
-                    .collect();
-                let entropy = -np_sum(&terms) / self.log_k;
+                let xlogx = |p: f64| if p == 0.0 { 0.0 } else { p * p.ln() };
+                let entropy = -np_sum_map(row, xlogx) / self.log_k;
                 let x = entropy / sc;
                 (1.0 + x).ln() / x.max(1e-6)
             }
