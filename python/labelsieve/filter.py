@@ -17,20 +17,22 @@ from labelsieve._validation import (
     check_square,
     row_sum_tol,
 )
+from labelsieve.count import _label_counts
 from labelsieve.exceptions import InvalidInputError, LabelsError
 from labelsieve.rank import _check_rank_by, order_label_issues
 
 __all__ = ["find_label_issues", "find_label_issues_using_argmax_confusion_matrix", "find_predicted_neq_given"]
 
 FILTER_BY = (
-    "low_normalized_margin",
-    "low_self_confidence",
     "prune_by_noise_rate",
     "prune_by_class",
     "both",
     "confident_learning",
     "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
 )
+"""Accepted ``filter_by`` values; the first is the default."""
 _NO_PRUNE_COUNTS = (
     "confident_learning",
     "predicted_neq_given",
@@ -164,6 +166,6 @@ def find_label_issues_using_argmax_confusion_matrix(
         # Fortran order, as cleanlab's transposed confusion matrix (numpy then sums it by columns).
         cj = _backend.kernels().calibrate_confident_joint(
             np.asfortranarray(cj),
-            np.bincount(labs.astype(np.int64, copy=False), minlength=probs.shape[1]).astype(np.int64),
+            _label_counts(labs, probs.shape[1]),
         )
     return find_label_issues(labs, probs, confident_joint=cj, filter_by=filter_by)

@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+"""Accepted scoring methods (``method`` / ``rank_by``); the first is the default."""
 
 
 def _check_rank_by(method: str) -> None:
@@ -34,18 +35,27 @@ def _check_rank_by(method: str) -> None:
         )
 
 
+def _thresholds_if_adjusted(
+    labels: NDArray[Any], probs: NDArray[Any], method: str, adjust_pred_probs: bool
+) -> NDArray[np.float64] | None:
+    """The confident thresholds that ``adjust_pred_probs`` subtracts, or None when not adjusting."""
+    if not adjust_pred_probs:
+        return None
+    if method == "confidence_weighted_entropy":
+        raise InvalidInputError(
+            "adjust_pred_probs is not currently supported for confidence_weighted_entropy."
+        )
+    return _backend.kernels().confident_thresholds(labels, probs, row_sum_tol(probs), None)
+
+
 def _scores(
     labels: NDArray[Any], probs: NDArray[Any], method: str, adjust_pred_probs: bool
 ) -> NDArray[np.float64]:
     _check_rank_by(method)
-    if adjust_pred_probs and method == "confidence_weighted_entropy":
-        raise InvalidInputError(
-            "adjust_pred_probs is not currently supported for confidence_weighted_entropy."
-        )
-    k = _backend.kernels()
-    tol = row_sum_tol(probs)
-    thresholds = k.confident_thresholds(labels, probs, tol, None) if adjust_pred_probs else None
-    return k.label_quality_scores(labels, probs, method, thresholds, tol, None)
+    thresholds = _thresholds_if_adjusted(labels, probs, method, adjust_pred_probs)
+    return _backend.kernels().label_quality_scores(
+        labels, probs, method, thresholds, row_sum_tol(probs), None
+    )
 
 
 def get_label_quality_scores(

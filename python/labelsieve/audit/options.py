@@ -9,23 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labelsieve.audit.errors import AuditInputError
+from labelsieve.filter import FILTER_BY
+from labelsieve.rank import METHODS as RANK_BY
 
 MODELS = ("logistic", "random-forest", "hist-gradient-boosting", "knn")
 """Names accepted by ``--model``; the first is the default."""
-
-FILTER_BY = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-)
-"""Values accepted by ``--filter-by`` (``filter.find_label_issues``); the first is the default."""
-
-RANK_BY = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
-"""Values accepted by ``--rank-by`` (``rank.get_label_quality_scores``); the first is the default."""
 
 ISSUE_FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 """Extensions accepted by ``--output``."""
