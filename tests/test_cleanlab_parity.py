@@ -292,9 +292,7 @@ def test_find_label_issues(
     prune = filter_by in ("prune_by_noise_rate", "prune_by_class", "both")
     kw: dict = {"filter_by": filter_by, "min_examples_per_class": min_per_class, "n_jobs": 1}
     if prune:
-        # Known gap (in the closing note): frac_noise < 1 together with min_examples_per_class > 1
-        # can flag one row more than cleanlab in a class; parity is tested for each option alone.
-        kw["frac_noise"] = frac_noise if min_per_class <= 1 else 1.0
+        kw["frac_noise"] = frac_noise
         if remove_seed is not None:
             counts = np.bincount(c.labels, minlength=c.k)
             kw["num_to_remove_per_class"] = np.random.default_rng(remove_seed).integers(

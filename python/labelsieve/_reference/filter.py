@@ -48,7 +48,10 @@ def _reduce_prune_counts(matrix: NDArray[np.float64], frac_noise: float) -> NDAr
     off_diagonal = matrix.copy()
     np.fill_diagonal(off_diagonal, 0.0)
     kept = off_diagonal * frac_noise
-    np.fill_diagonal(kept, np.diagonal(matrix) + (off_diagonal - kept).sum(axis=0))
+    # cleanlab sums each column as a contiguous vector (its matrix is the Fortran-ordered cj.T), i.e.
+    # pairwise; the truncation below can depend on that last bit.
+    removed = np.array([np.sum(np.ascontiguousarray(column)) for column in (off_diagonal - kept).T])
+    np.fill_diagonal(kept, np.diagonal(matrix) + removed)
     return kept.astype(np.int64)  # truncation toward zero, as cleanlab
 
 

@@ -81,14 +81,11 @@ pub fn prune_count_matrix(
     for c in 0..k {
         reduced[[c, c]] = m[[c, c]];
     }
-    let mut removed = vec![0.0; k];
-    for r in 0..k {
-        for c in 0..k {
-            removed[c] += m[[r, c]] - reduced[[r, c]];
-        }
-    }
+    // cleanlab works on cj.T, a Fortran-ordered view, so numpy sums each column as a contiguous
+    // vector (pairwise); the truncation to int below can depend on that last bit.
     for c in 0..k {
-        reduced[[c, c]] += removed[c];
+        let removed: Vec<f64> = (0..k).map(|r| m[[r, c]] - reduced[[r, c]]).collect();
+        reduced[[c, c]] += crate::latent::np_sum(&removed);
     }
     reduced.mapv(|x| x as i64)
 }
