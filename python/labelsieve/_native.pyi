@@ -131,3 +131,92 @@ def compute_pyx(
     inverse_noise_matrix: NDArray[np.float64],
     n_jobs: int | None,
 ) -> NDArray[np.float64]: ...
+
+# ---------------------------------------------------------------------------------------------
+# Mergeable accumulators (streaming and distributed Confident Learning).
+#
+# Each accumulator sees the rows in batches (any split, any order), merges with others of its kind
+# exactly, and pickles (``pickle.dumps`` / ``copy.deepcopy`` work; the state is a few arrays), so
+# the same passes run over memory-mapped files, zarr arrays or Dask chunks on remote workers. The
+# finished result equals the in-memory kernel's on the concatenated rows, whatever the split.
+# ``offset`` is the global index of a batch's first row: errors name global rows and selectors
+# return global indices. Labels must already be checked to lie in ``0..K-1``.
+# ---------------------------------------------------------------------------------------------
+
+class ThresholdAccumulator:
+    """Pass 1: validates every row (PredProbsError naming the first bad global row of the batch)
+    and sums, per class, the given-label probability exactly, and counts the labels."""
+
+    def __init__(self, num_class: int) -> None: ...
+    @property
+    def num_class(self) -> int: ...
+    @property
+    def n_rows(self) -> int:
+        """Rows accumulated so far."""
+    def update(
+        self, labels: NDArray[Any], pred_probs: NDArray[Any], offset: int, row_sum_tol: float, n_jobs: int | None
+    ) -> None: ...
+    def merge(self, other: ThresholdAccumulator) -> None:
+        """Add ``other``'s rows to this accumulator (in place)."""
+    def thresholds(self) -> NDArray[np.float64]:
+        """Equal to ``confident_thresholds`` on all accumulated rows."""
+    def label_counts(self) -> NDArray[np.int64]:
+        """``np.bincount(labels, minlength=K)`` over all accumulated rows."""
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+class JointAccumulator:
+    """Pass 2: counts of (given label, guessed true label) for fixed ``thresholds``, the label
+    counts and cleanlab's ``off_diagonal`` issue count (rows ``confident_learning`` flags)."""
+
+    def __init__(self, thresholds: NDArray[np.float64]) -> None: ...
+    @property
+    def num_class(self) -> int: ...
+    @property
+    def num_issues(self) -> int:
+        """Rows flagged by ``filter_by="confident_learning"`` so far."""
+    def update(
+        self, labels: NDArray[Any], pred_probs: NDArray[Any], return_flags: bool, n_jobs: int | None
+    ) -> NDArray[np.bool_] | None:
+        """Accumulate a batch (rows not re-validated). With ``return_flags``, also return the batch's
+        ``confident_learning`` mask."""
+    def merge(self, other: JointAccumulator) -> None: ...
+    def confident_joint(self, calibrate: bool) -> NDArray[np.int64]:
+        """Equal to ``confident_joint(labels, pred_probs, thresholds, calibrate, ...)[0]`` on all rows
+        (diagonal at least 1; calibrated against the accumulated label counts)."""
+    def label_counts(self) -> NDArray[np.int64]: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+class ScoreSelector:
+    """Keeps the ``num`` lowest label quality scores (``method`` as in ``label_quality_scores``;
+    ``thresholds`` given = adjust_pred_probs) and their global indices, ties to the lower index."""
+
+    def __init__(self, method: str, thresholds: NDArray[np.float64] | None, num_class: int, num: int) -> None: ...
+    def update(self, labels: NDArray[Any], pred_probs: NDArray[Any], offset: int, n_jobs: int | None) -> None: ...
+    def merge(self, other: ScoreSelector) -> None: ...
+    def indices(self) -> NDArray[np.int64]:
+        """Selected global indices by ascending (score, index); equal to ``smallest_indices`` of the
+        scores of all rows."""
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+class PruneSelector:
+    """Pass 3 of ``prune_by_noise_rate`` / ``prune_by_class`` / ``both``: the per-class and per-cell
+    top-n selections planned from a (calibrated) confident joint, exactly as ``label_issues``."""
+
+    def __init__(
+        self,
+        confident_joint: NDArray[np.int64],
+        label_counts: NDArray[np.int64],
+        filter_by: str,
+        frac_noise: float,
+        num_to_remove_per_class: NDArray[np.int64] | None,
+        min_examples_per_class: int,
+    ) -> None: ...
+    @property
+    def too_few(self) -> list[int]:
+        """Classes skipped for having too few examples (as ``label_issues`` returns them)."""
+    def update(self, labels: NDArray[Any], pred_probs: NDArray[Any], offset: int, n_jobs: int | None) -> None: ...
+    def merge(self, other: PruneSelector) -> None: ...
+    def indices(self) -> NDArray[np.int64]:
+        """Flagged global indices, ascending, after the argmax veto: ``np.flatnonzero`` of
+        ``label_issues(...)[0]`` on all rows."""
+    def __reduce__(self) -> tuple[Any, ...]: ...
