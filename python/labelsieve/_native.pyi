@@ -154,7 +154,12 @@ class ThresholdAccumulator:
     def n_rows(self) -> int:
         """Rows accumulated so far."""
     def update(
-        self, labels: NDArray[Any], pred_probs: NDArray[Any], offset: int, row_sum_tol: float, n_jobs: int | None
+        self,
+        labels: NDArray[Any],
+        pred_probs: NDArray[Any],
+        offset: int,
+        row_sum_tol: float,
+        n_jobs: int | None,
     ) -> None: ...
     def merge(self, other: ThresholdAccumulator) -> None:
         """Add ``other``'s rows to this accumulator (in place)."""
@@ -190,8 +195,12 @@ class ScoreSelector:
     """Keeps the ``num`` lowest label quality scores (``method`` as in ``label_quality_scores``;
     ``thresholds`` given = adjust_pred_probs) and their global indices, ties to the lower index."""
 
-    def __init__(self, method: str, thresholds: NDArray[np.float64] | None, num_class: int, num: int) -> None: ...
-    def update(self, labels: NDArray[Any], pred_probs: NDArray[Any], offset: int, n_jobs: int | None) -> None: ...
+    def __init__(
+        self, method: str, thresholds: NDArray[np.float64] | None, num_class: int, num: int
+    ) -> None: ...
+    def update(
+        self, labels: NDArray[Any], pred_probs: NDArray[Any], offset: int, n_jobs: int | None
+    ) -> None: ...
     def merge(self, other: ScoreSelector) -> None: ...
     def indices(self) -> NDArray[np.int64]:
         """Selected global indices by ascending (score, index); equal to ``smallest_indices`` of the
@@ -214,7 +223,9 @@ class PruneSelector:
     @property
     def too_few(self) -> list[int]:
         """Classes skipped for having too few examples (as ``label_issues`` returns them)."""
-    def update(self, labels: NDArray[Any], pred_probs: NDArray[Any], offset: int, n_jobs: int | None) -> None: ...
+    def update(
+        self, labels: NDArray[Any], pred_probs: NDArray[Any], offset: int, n_jobs: int | None
+    ) -> None: ...
     def merge(self, other: PruneSelector) -> None: ...
     def indices(self) -> NDArray[np.int64]:
         """Flagged global indices, ascending, after the argmax veto: ``np.flatnonzero`` of

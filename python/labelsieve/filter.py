@@ -73,54 +73,19 @@ def find_label_issues(
     cores); the result is the same for any value.
     """
     check_no_multi_label(multi_label)
-    if filter_by not in FILTER_BY:
-        raise InvalidInputError(f"filter_by must be one of {list(FILTER_BY)}, but it is {filter_by!r}")
     threads = check_n_jobs(n_jobs)
     labs, probs = check_inputs(labels, pred_probs)
     if np.unique(labs).size < 2 and labs.max() != 0:
         raise LabelsError("Labels must contain at least 2 classes.")
-    if filter_by in _NO_PRUNE_COUNTS and (frac_noise != 1.0 or num_to_remove_per_class is not None):
-        warnings.warn(
-            "frac_noise and num_to_remove_per_class parameters are only supported for filter_by "
-            "'prune_by_noise_rate', 'prune_by_class', and 'both'. They are not used for filter_by "
-            f"'{filter_by}'.",
-            UserWarning,
-            stacklevel=2,
-        )
-        if num_to_remove_per_class is not None:
-            raise InvalidInputError(
-                "filter_by 'confident_learning', 'predicted_neq_given', 'low_normalized_margin' or "
-                "'low_self_confidence' is not supported (yet) when setting 'num_to_remove_per_class'"
-            )
-    if filter_by == "confident_learning" and confident_joint is not None:
-        warnings.warn(
-            "The supplied `confident_joint` is ignored as `confident_joint` is recomputed internally using the "
-            "supplied `labels` and `pred_probs`. If you still want to use custom `confident_joint` call function "
-            "with `filter_by='both'`.",
-            UserWarning,
-            stacklevel=2,
-        )
-    if not (isinstance(frac_noise, int | float | np.floating) and 0.0 <= float(frac_noise) <= 1.0):
-        raise InvalidInputError(f"frac_noise must be a number in [0, 1], but it is {frac_noise!r}")
-    k = probs.shape[1]
-    remove = None
-    if num_to_remove_per_class is not None:
-        remove = np.asarray(num_to_remove_per_class)
-        if remove.shape != (k,) or remove.dtype.kind not in "iu":
-            raise InvalidInputError(
-                f"num_to_remove_per_class must be {k} integers (one per class), but it has shape {remove.shape} "
-                f"and dtype {remove.dtype}"
-            )
-        remove = np.ascontiguousarray(remove, dtype=np.int64)
-    cj = None
-    if confident_joint is not None and filter_by != "confident_learning":
-        cj = np.ascontiguousarray(check_square(confident_joint, "confident_joint", k), dtype=np.int64)
-    if isinstance(min_examples_per_class, bool) or not isinstance(min_examples_per_class, int | np.integer):
-        raise InvalidInputError(
-            f"min_examples_per_class must be an integer, but it is {min_examples_per_class!r}"
-        )
-    if return_indices_ranked_by is not None:
-        _check_rank_by(return_indices_ranked_by)
+    remove, cj = check_issue_args(
+        probs.shape[1],
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        min_examples_per_class=min_examples_per_class,
+        confident_joint=confident_joint,
+        return_indices_ranked_by=return_indices_ranked_by,
+    )
     mask, too_few = _backend.kernels().label_issues(
         labs,
         probs,
@@ -169,3 +134,62 @@ def find_label_issues_using_argmax_confusion_matrix(
             _label_counts(labs, probs.shape[1]),
         )
     return find_label_issues(labs, probs, confident_joint=cj, filter_by=filter_by)
+
+
+def check_issue_args(
+    k: int,
+    *,
+    filter_by: str,
+    frac_noise: float,
+    num_to_remove_per_class: Any,
+    min_examples_per_class: int,
+    confident_joint: Any,
+    return_indices_ranked_by: str | None,
+) -> tuple[NDArray[np.int64] | None, NDArray[np.int64] | None]:
+    """Check the options of ``find_label_issues`` (in memory or streamed) for ``k`` classes and
+    warn as cleanlab does; returns ``num_to_remove_per_class`` and ``confident_joint`` as int64
+    arrays (``None`` when not given or not used)."""
+    if filter_by not in FILTER_BY:
+        raise InvalidInputError(f"filter_by must be one of {list(FILTER_BY)}, but it is {filter_by!r}")
+    if filter_by in _NO_PRUNE_COUNTS and (frac_noise != 1.0 or num_to_remove_per_class is not None):
+        warnings.warn(
+            "frac_noise and num_to_remove_per_class parameters are only supported for filter_by "
+            "'prune_by_noise_rate', 'prune_by_class', and 'both'. They are not used for filter_by "
+            f"'{filter_by}'.",
+            UserWarning,
+            stacklevel=3,
+        )
+        if num_to_remove_per_class is not None:
+            raise InvalidInputError(
+                "filter_by 'confident_learning', 'predicted_neq_given', 'low_normalized_margin' or "
+                "'low_self_confidence' is not supported (yet) when setting 'num_to_remove_per_class'"
+            )
+    if filter_by == "confident_learning" and confident_joint is not None:
+        warnings.warn(
+            "The supplied `confident_joint` is ignored as `confident_joint` is recomputed internally using the "
+            "supplied `labels` and `pred_probs`. If you still want to use custom `confident_joint` call function "
+            "with `filter_by='both'`.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if not (isinstance(frac_noise, int | float | np.floating) and 0.0 <= float(frac_noise) <= 1.0):
+        raise InvalidInputError(f"frac_noise must be a number in [0, 1], but it is {frac_noise!r}")
+    remove = None
+    if num_to_remove_per_class is not None:
+        remove = np.asarray(num_to_remove_per_class)
+        if remove.shape != (k,) or remove.dtype.kind not in "iu":
+            raise InvalidInputError(
+                f"num_to_remove_per_class must be {k} integers (one per class), but it has shape {remove.shape} "
+                f"and dtype {remove.dtype}"
+            )
+        remove = np.ascontiguousarray(remove, dtype=np.int64)
+    cj = None
+    if confident_joint is not None and filter_by != "confident_learning":
+        cj = np.ascontiguousarray(check_square(confident_joint, "confident_joint", k), dtype=np.int64)
+    if isinstance(min_examples_per_class, bool) or not isinstance(min_examples_per_class, int | np.integer):
+        raise InvalidInputError(
+            f"min_examples_per_class must be an integer, but it is {min_examples_per_class!r}"
+        )
+    if return_indices_ranked_by is not None:
+        _check_rank_by(return_indices_ranked_by)
+    return remove, cj

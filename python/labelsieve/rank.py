@@ -108,6 +108,15 @@ def order_label_issues(
             f"label_issues_mask must be a boolean array of shape {labs.shape}, but it has shape {mask.shape} "
             f"and dtype {mask.dtype}"
         )
+    adjust = rank_adjusts(rank_by, rank_by_kwargs)
+    k = _backend.kernels()
+    tol = row_sum_tol(probs)
+    thresholds = k.confident_thresholds(labs, probs, tol, None) if adjust else None
+    return k.order_label_issues(np.ascontiguousarray(mask), labs, probs, rank_by, thresholds, tol, None)
+
+
+def rank_adjusts(rank_by: str, rank_by_kwargs: dict[str, Any] | None) -> bool:
+    """Check ``rank_by_kwargs`` of an ordering by ``rank_by``; True when scores use adjusted pred_probs."""
     kwargs = dict(rank_by_kwargs or {})
     adjust = bool(kwargs.pop("adjust_pred_probs", False))
     if kwargs:
@@ -116,10 +125,7 @@ def order_label_issues(
         raise InvalidInputError(
             "adjust_pred_probs is not currently supported for confidence_weighted_entropy."
         )
-    k = _backend.kernels()
-    tol = row_sum_tol(probs)
-    thresholds = k.confident_thresholds(labs, probs, tol, None) if adjust else None
-    return k.order_label_issues(np.ascontiguousarray(mask), labs, probs, rank_by, thresholds, tol, None)
+    return adjust
 
 
 def find_top_issues(quality_scores: Any, *, top: int | None = 10) -> NDArray[np.int64]:

@@ -7,6 +7,7 @@ row index.
 
 from __future__ import annotations
 
+from labelsieve._reference.batched import JointAccumulator, PruneSelector, ScoreSelector, ThresholdAccumulator
 from labelsieve._reference.count import (
     argmax_confusion,
     calibrate_confident_joint,
@@ -33,6 +34,10 @@ def set_num_threads_default(n: int | None) -> None:
 
 
 __all__ = [
+    "JointAccumulator",
+    "PruneSelector",
+    "ScoreSelector",
+    "ThresholdAccumulator",
     "__version__",
     "argmax_confusion",
     "calibrate_confident_joint",

@@ -24,7 +24,7 @@ _FIXED_POINT_BITS = 87
 _LIMB_BITS = 29
 
 
-def _exact_sums_per_class(values: NDArray[np.float64], labels: NDArray[Any], k: int) -> list[int]:
+def exact_sums_per_class(values: NDArray[np.float64], labels: NDArray[Any], k: int) -> list[int]:
     """For each class c, the exact sum over rows labelled c of trunc(value * 2**87), as a Python int."""
     q = np.trunc(values * 2.0**_FIXED_POINT_BITS)  # exact: scaling by a power of two
     hi = np.floor(q * 2.0 ** (-2 * _LIMB_BITS))
@@ -42,24 +42,66 @@ def _exact_sums_per_class(values: NDArray[np.float64], labels: NDArray[Any], k: 
     ]
 
 
-def _thresholds(labels: NDArray[Any], probs: NDArray[np.float64]) -> NDArray[np.float64]:
-    n, k = probs.shape
-    counts = np.bincount(labels, minlength=k)
-    self_confidence = probs[np.arange(n), labels]
-    totals = _exact_sums_per_class(self_confidence, labels, k)
-    thresholds = np.full(k, ABSENT_CLASS_THRESHOLD)
-    for c in range(k):
+def count_labels(labels: NDArray[Any], k: int) -> NDArray[np.int64]:
+    """``np.bincount(labels, minlength=k)`` as int64."""
+    return np.bincount(labels, minlength=k).astype(np.int64)
+
+
+def self_confidence_sums(labels: NDArray[Any], probs: NDArray[np.float64]) -> list[int]:
+    """Per-class exact fixed-point sums of the given-label probability (the thresholds' numerators)."""
+    self_confidence = probs[np.arange(probs.shape[0]), labels]
+    return exact_sums_per_class(self_confidence, labels, probs.shape[1])
+
+
+def thresholds_from_sums(totals: list[int], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Thresholds from per-class fixed-point sums and label counts: mean, 2.0 if absent, >= 2e-6."""
+    thresholds = np.full(len(totals), ABSENT_CLASS_THRESHOLD)
+    for c, total in enumerate(totals):
         if counts[c] > 0:
             # int -> float rounds to nearest even; the power-of-two scaling is exact.
-            thresholds[c] = float(totals[c]) * 2.0**-_FIXED_POINT_BITS / float(counts[c])
+            thresholds[c] = float(total) * 2.0**-_FIXED_POINT_BITS / float(counts[c])
     return np.maximum(thresholds, THRESHOLD_LOWER_BOUND)
+
+
+def thresholds_of(labels: NDArray[Any], probs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Confident thresholds of already validated float64 probabilities."""
+    return thresholds_from_sums(self_confidence_sums(labels, probs), count_labels(labels, probs.shape[1]))
 
 
 def confident_thresholds(
     labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None
 ) -> NDArray[np.float64]:
     """Per-class confident thresholds, shape (K,): exact mean self-confidence, 2.0 if absent, >= 2e-6."""
-    return _thresholds(np.asarray(labels), checked_pred_probs(pred_probs, row_sum_tol))
+    return thresholds_of(np.asarray(labels), checked_pred_probs(pred_probs, row_sum_tol))
+
+
+def joint_counts(
+    labels: NDArray[Any], probs: NDArray[np.float64], thresholds: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Raw (K, K) counts of (given label, guessed true label) of validated rows, before the diagonal
+    floor and calibration, and the rows counted off the diagonal."""
+    k = probs.shape[1]
+    confident = probs >= thresholds - CONFIDENCE_TOLERANCE
+    num_confident = confident.sum(axis=1)
+    # One confident class: that class. Several: the argmax over *all* classes (cleanlab's behaviour,
+    # which may pick a class below its own threshold).
+    guess = np.where(num_confident == 1, np.argmax(confident, axis=1), np.argmax(probs, axis=1))
+    counted = num_confident >= 1
+    cells = labels[counted].astype(np.int64) * k + guess[counted]
+    counts = np.bincount(cells, minlength=k * k).reshape(k, k).astype(np.int64)
+    return counts, counted & (guess != labels)
+
+
+def finish_confident_joint(
+    counts: NDArray[np.int64], label_counts: NDArray[np.int64], calibrate: bool
+) -> NDArray[np.int64]:
+    """The confident joint from raw ``joint_counts``: diagonal at least 1, optionally calibrated."""
+    cj = counts.copy()
+    np.fill_diagonal(cj, np.maximum(np.diagonal(cj), 1))
+    if calibrate:
+        # cleanlab calibrates a Fortran-ordered matrix here (a transposed confusion matrix).
+        cj = calibrate_confident_joint(np.asfortranarray(cj), label_counts)
+    return cj
 
 
 def confident_joint(
@@ -75,23 +117,10 @@ def confident_joint(
     ``return_indices``, the sorted indices of the off-diagonal rows of the uncalibrated assignment."""
     labels = np.asarray(labels)
     probs = checked_pred_probs(pred_probs, row_sum_tol)
-    k = probs.shape[1]
-    t = _thresholds(labels, probs) if thresholds is None else np.asarray(thresholds, np.float64).ravel()
-    confident = probs >= t - CONFIDENCE_TOLERANCE
-    num_confident = confident.sum(axis=1)
-    # One confident class: that class. Several: the argmax over *all* classes (cleanlab's behaviour,
-    # which may pick a class below its own threshold).
-    guess = np.where(num_confident == 1, np.argmax(confident, axis=1), np.argmax(probs, axis=1))
-    counted = num_confident >= 1
-    cells = labels[counted].astype(np.int64) * k + guess[counted]
-    cj = np.bincount(cells, minlength=k * k).reshape(k, k).astype(np.int64)
-    np.fill_diagonal(cj, np.maximum(np.diagonal(cj), 1))
-    indices = np.flatnonzero(counted & (guess != labels)).astype(np.int64) if return_indices else None
-    if calibrate:
-        # cleanlab calibrates a Fortran-ordered matrix here (a transposed confusion matrix).
-        cj = calibrate_confident_joint(
-            np.asfortranarray(cj), np.bincount(labels, minlength=k).astype(np.int64)
-        )
+    t = thresholds_of(labels, probs) if thresholds is None else np.asarray(thresholds, np.float64).ravel()
+    counts, off_diagonal = joint_counts(labels, probs, t)
+    cj = finish_confident_joint(counts, count_labels(labels, probs.shape[1]), calibrate)
+    indices = np.flatnonzero(off_diagonal).astype(np.int64) if return_indices else None
     return cj, indices
 
 

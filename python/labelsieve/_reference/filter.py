@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from labelsieve._reference.count import confident_joint as compute_confident_joint
-from labelsieve._reference.count import round_preserving_row_totals
+from labelsieve._reference.count import count_labels, joint_counts, round_preserving_row_totals, thresholds_of
 from labelsieve._reference.rank import scores_from_probs
+from labelsieve._reference.select import Smallest, smallest_positions
 from labelsieve._reference.validate import checked_pred_probs
 from labelsieve.exceptions import InvalidInputError
 
@@ -22,6 +24,8 @@ FILTER_METHODS = (
     "low_normalized_margin",
     "low_self_confidence",
 )
+# The methods that select rows by a prune-count matrix (pass 3 of the batched pipeline).
+PRUNE_METHODS = ("prune_by_noise_rate", "prune_by_class", "both")
 # The given label wins an argmax tie within this (cleanlab's _reduce_issues).
 GIVEN_LABEL_BOOST = 1e-6
 
@@ -33,6 +37,15 @@ def given_label_is_top(labels: NDArray[Any], probs: NDArray[np.float64]) -> NDAr
     boosted = probs.copy()
     boosted[rows, labels] += GIVEN_LABEL_BOOST
     return np.argmax(boosted, axis=1) == labels
+
+
+def confident_learning_pass(
+    labels: NDArray[Any], probs: NDArray[np.float64], thresholds: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Raw confident-joint counts of validated rows and the ``confident_learning`` flags: rows counted
+    off the diagonal that the argmax veto keeps."""
+    counts, off_diagonal = joint_counts(labels, probs, thresholds)
+    return counts, off_diagonal & ~given_label_is_top(labels, probs)
 
 
 def predicted_neq_given(
@@ -92,35 +105,98 @@ def counts_for_num_to_remove(
     return result
 
 
-def _smallest(keys: NDArray[np.float64], num: int) -> NDArray[np.intp]:
-    """Positions of the ``num`` smallest keys; equal keys go to the lower position (cleanlab's own
-    argsort is numpy's unstable default, so its tie order is unspecified)."""
-    return np.argsort(keys, kind="stable")[:num]
+@dataclass
+class PrunePlan:
+    """How many rows each pass-3 selection flags, planned from a (calibrated) confident joint."""
+
+    filter_by: str
+    # class_num[c]: rows labelled c with the smallest P[:, c] to flag (prune_by_class; 0 = none).
+    class_num: NDArray[np.int64]
+    # cell_num[c, j]: rows labelled c with the largest P[:, j] - P[:, c] to flag (prune_by_noise_rate).
+    cell_num: NDArray[np.int64]
+    too_few: list[int] = field(default_factory=list)
 
 
-def _prune_by_class(
-    class_probs: NDArray[np.float64], k: int, prune_counts: NDArray[np.int64]
-) -> NDArray[np.bool_]:
-    """Among the rows labelled k, flag the n_k - PCM[k, k] with the smallest P[:, k]."""
-    mask = np.zeros(len(class_probs), dtype=bool)
-    num = len(class_probs) - int(prune_counts[k, k])
-    if num >= 1:
-        mask[_smallest(class_probs[:, k], num)] = True
-    return mask
+def plan_pruning(
+    confident_joint: NDArray[np.int64],
+    label_counts: NDArray[np.int64],
+    filter_by: str,
+    frac_noise: float,
+    num_to_remove_per_class: NDArray[np.int64] | None,
+    min_examples_per_class: int,
+) -> PrunePlan:
+    """The selections of ``prune_by_noise_rate`` / ``prune_by_class`` / ``both`` (cleanlab's rules)."""
+    counts = np.asarray(label_counts, dtype=np.int64)
+    k = len(counts)
+    # Prune-count matrix: PCM[j, k] = count(given k, true j), so column k is given label k.
+    prune_counts = keep_at_least_n_per_class(
+        np.asarray(confident_joint).T, min_examples_per_class, frac_noise
+    )
+    if num_to_remove_per_class is not None:
+        prune_counts = counts_for_num_to_remove(
+            prune_counts, counts, np.asarray(num_to_remove_per_class, dtype=np.int64)
+        )
+    plan = PrunePlan(filter_by, np.zeros(k, dtype=np.int64), np.zeros((k, k), dtype=np.int64))
+    for c in range(k):
+        if counts[c] <= min_examples_per_class:
+            # Once per pruning rule ("both" runs two), as cleanlab warns once per rule.
+            plan.too_few.extend([c] * (2 if filter_by == "both" else 1))
+            continue
+        if counts[c] <= 1:
+            continue  # cleanlab never flags a singleton class
+        if filter_by in ("prune_by_class", "both"):
+            plan.class_num[c] = max(int(counts[c] - prune_counts[c, c]), 0)
+        if filter_by in ("prune_by_noise_rate", "both"):
+            plan.cell_num[c] = np.maximum(prune_counts[:, c], 0)
+            plan.cell_num[c, c] = 0
+    return plan
 
 
-def _prune_by_noise_rate(
-    class_probs: NDArray[np.float64], k: int, prune_counts: NDArray[np.int64]
-) -> NDArray[np.bool_]:
-    """Among the rows labelled k, for every other class j flag the PCM[j, k] rows with the largest
-    margin P[:, j] - P[:, k] (flags from different j are OR-ed)."""
-    mask = np.zeros(len(class_probs), dtype=bool)
-    for j in range(class_probs.shape[1]):
-        num = int(prune_counts[j, k])
-        if j != k and num > 0:
-            margin = class_probs[:, j] - class_probs[:, k]
-            mask[_smallest(-margin, num)] = True
-    return mask
+class PruneSelection:
+    """The selections of a ``PrunePlan`` over the rows offered so far, in any batches; each candidate
+    carries its argmax veto, applied only after selection (vetoed rows still take their place)."""
+
+    def __init__(self, plan: PrunePlan) -> None:
+        self.plan = plan
+        self.by_class = {c: Smallest(int(n)) for c, n in enumerate(plan.class_num) if n > 0}
+        self.by_cell = {
+            (int(c), int(j)): Smallest(int(plan.cell_num[c, j])) for c, j in zip(*np.nonzero(plan.cell_num))
+        }
+
+    def offer(self, labels: NDArray[Any], probs: NDArray[np.float64], offset: int) -> None:
+        """Offer validated rows whose first row has global index ``offset``."""
+        vetoed = given_label_is_top(labels, probs)
+        for c in sorted({*self.by_class, *(c for c, _ in self.by_cell)}):
+            rows = np.flatnonzero(labels == c)
+            class_probs = probs[rows]
+            if c in self.by_class:
+                self.by_class[c].offer(class_probs[:, c], rows + offset, vetoed[rows])
+            for j in range(probs.shape[1]):
+                if (c, j) in self.by_cell:
+                    # Largest margin first: the smallest negated margin.
+                    margin = class_probs[:, j] - class_probs[:, c]
+                    self.by_cell[c, j].offer(-margin, rows + offset, vetoed[rows])
+
+    def merge(self, other: PruneSelection) -> None:
+        for c, selection in self.by_class.items():
+            selection.merge(other.by_class[c])
+        for cell, selection in self.by_cell.items():
+            selection.merge(other.by_cell[cell])
+
+    def flagged(self) -> NDArray[np.int64]:
+        """Ascending global indices flagged by the plan's ``filter_by``, after the veto."""
+        by_class = _union(self.by_class.values())
+        by_noise_rate = _union(self.by_cell.values())
+        if self.plan.filter_by == "prune_by_class":
+            return by_class
+        if self.plan.filter_by == "prune_by_noise_rate":
+            return by_noise_rate
+        return np.intersect1d(by_class, by_noise_rate).astype(np.int64)
+
+
+def _union(selections: Any) -> NDArray[np.int64]:
+    picked = [selection.untagged() for selection in selections]
+    return np.unique(np.concatenate([np.empty(0, dtype=np.int64), *picked])).astype(np.int64)
 
 
 def label_issues(
@@ -143,52 +219,28 @@ def label_issues(
     labels = np.asarray(labels)
     probs = checked_pred_probs(pred_probs, row_sum_tol)
     n, k = probs.shape
-    label_counts = np.bincount(labels, minlength=k).astype(np.int64)
     mask = np.zeros(n, dtype=bool)
-    too_few: list[int] = []
 
     if filter_by == "predicted_neq_given":
-        mask = np.argmax(probs, axis=1) != labels
-    elif filter_by in ("confident_learning", "low_self_confidence", "low_normalized_margin"):
+        return (np.argmax(probs, axis=1) != labels) & ~given_label_is_top(labels, probs), []
+    if filter_by in ("confident_learning", "low_self_confidence", "low_normalized_margin"):
         # A supplied confident joint is ignored here, as in cleanlab.
-        _, off_diagonal = compute_confident_joint(labels, probs, None, False, True, row_sum_tol, n_jobs)
-        assert off_diagonal is not None
-        mask[off_diagonal] = True
-        if filter_by != "confident_learning":
-            # Flag as many rows as confident learning does: the lowest scores, without the veto.
-            num_issues = int(np.count_nonzero(mask & ~given_label_is_top(labels, probs)))
-            method = "self_confidence" if filter_by == "low_self_confidence" else "normalized_margin"
-            mask = np.zeros(n, dtype=bool)
-            mask[_smallest(scores_from_probs(labels, probs, method), num_issues)] = True
-            return mask, too_few
+        _, flags = confident_learning_pass(labels, probs, thresholds_of(labels, probs))
+        if filter_by == "confident_learning":
+            return flags, []
+        # Flag as many rows as confident learning does: the lowest scores, without the veto.
+        method = "self_confidence" if filter_by == "low_self_confidence" else "normalized_margin"
+        scores = scores_from_probs(labels, probs, method)
+        mask[smallest_positions(scores, int(np.count_nonzero(flags)))] = True
+        return mask, []
+    if confident_joint is None:
+        cj, _ = compute_confident_joint(labels, probs, None, True, False, row_sum_tol, n_jobs)
     else:
-        if confident_joint is None:
-            cj, _ = compute_confident_joint(labels, probs, None, True, False, row_sum_tol, n_jobs)
-        else:
-            cj = np.asarray(confident_joint)
-        # Prune-count matrix: PCM[j, k] = count(given k, true j), so column k is given label k.
-        prune_counts = keep_at_least_n_per_class(cj.T, min_examples_per_class, frac_noise)
-        if num_to_remove_per_class is not None:
-            prune_counts = counts_for_num_to_remove(
-                prune_counts, label_counts, np.asarray(num_to_remove_per_class, dtype=np.int64)
-            )
-        methods = {
-            "prune_by_class": (_prune_by_class,),
-            "prune_by_noise_rate": (_prune_by_noise_rate,),
-            "both": (_prune_by_class, _prune_by_noise_rate),
-        }[filter_by]
-        for c in range(k):
-            if label_counts[c] <= min_examples_per_class:
-                too_few.append(c)
-                continue
-            rows = np.flatnonzero(labels == c)
-            if len(rows) <= 1:
-                continue  # cleanlab never flags a singleton class
-            class_probs = probs[rows]
-            flags = np.ones(len(rows), dtype=bool)
-            for method_fn in methods:
-                flags &= method_fn(class_probs, c, prune_counts)
-            mask[rows] = flags
-
-    mask &= ~given_label_is_top(labels, probs)
-    return mask, too_few
+        cj = np.asarray(confident_joint)
+    plan = plan_pruning(
+        cj, count_labels(labels, k), filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class
+    )
+    selection = PruneSelection(plan)
+    selection.offer(labels, probs, 0)
+    mask[selection.flagged()] = True
+    return mask, plan.too_few

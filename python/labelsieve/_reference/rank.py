@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from labelsieve._reference.select import smallest_positions
 from labelsieve._reference.validate import checked_pred_probs
 from labelsieve.exceptions import InvalidInputError
 
@@ -44,10 +45,34 @@ def scores_from_probs(labels: NDArray[Any], probs: NDArray[np.float64], method: 
         ratio = _normalized_entropy(probs) / np.maximum(self_confidence, MIN_SELF_CONFIDENCE)
         # A one-hot correct row has ratio 0 and therefore score log(1) / 1e-6 = 0 (cleanlab's quirk).
         return np.log(ratio + 1) / np.maximum(ratio, MIN_ENTROPY_RATIO)
-    raise InvalidInputError(
+    raise _unknown_method(method)
+
+
+def _unknown_method(method: str) -> InvalidInputError:
+    return InvalidInputError(
         f"{method} is not a valid scoring method for rank_by! Please choose a valid rank_by: "
         "self_confidence, normalized_margin, confidence_weighted_entropy"
     )
+
+
+def check_score_method(method: str, thresholds: NDArray[np.float64] | None) -> None:
+    """Reject an unknown ``method`` and adjusted confidence_weighted_entropy, as cleanlab does."""
+    if method not in SCORE_METHODS:
+        raise _unknown_method(method)
+    if thresholds is not None and method == "confidence_weighted_entropy":
+        raise InvalidInputError(
+            "adjust_pred_probs is not currently supported for confidence_weighted_entropy."
+        )
+
+
+def scores_of(
+    labels: NDArray[Any], probs: NDArray[np.float64], method: str, thresholds: NDArray[np.float64] | None
+) -> NDArray[np.float64]:
+    """Scores of already validated float64 probabilities, adjusted by ``thresholds`` when given."""
+    check_score_method(method, thresholds)
+    if thresholds is not None:
+        probs = adjust_pred_probs(probs, thresholds)
+    return scores_from_probs(labels, probs, method)
 
 
 def label_quality_scores(
@@ -59,22 +84,12 @@ def label_quality_scores(
     n_jobs: int | None,
 ) -> NDArray[np.float64]:
     """Per-example scores; ``thresholds`` given means adjust_pred_probs with those thresholds."""
-    labels = np.asarray(labels)
-    probs = checked_pred_probs(pred_probs, row_sum_tol)
-    if method not in SCORE_METHODS:
-        scores_from_probs(labels[:0], probs[:0], method)  # raises the method error
-    if thresholds is not None:
-        if method == "confidence_weighted_entropy":
-            raise InvalidInputError(
-                "adjust_pred_probs is not currently supported for confidence_weighted_entropy."
-            )
-        probs = adjust_pred_probs(probs, thresholds)
-    return scores_from_probs(labels, probs, method)
+    return scores_of(np.asarray(labels), checked_pred_probs(pred_probs, row_sum_tol), method, thresholds)
 
 
 def smallest_indices(scores: NDArray[np.float64], top: int) -> NDArray[np.int64]:
     """Indices of the ``top`` smallest scores in ascending order, ties by index."""
-    return np.argsort(np.asarray(scores), kind="stable")[: max(top, 0)].astype(np.int64)
+    return smallest_positions(np.asarray(scores, dtype=np.float64), top)
 
 
 def order_label_issues(

@@ -18,10 +18,11 @@ def as_float64(pred_probs: NDArray[Any]) -> NDArray[np.float64]:
     return np.asarray(pred_probs, dtype=np.float64)
 
 
-def checked_pred_probs(pred_probs: NDArray[Any], row_sum_tol: float) -> NDArray[np.float64]:
-    """Validate the contents of ``pred_probs`` and return it as float64."""
+def checked_pred_probs(pred_probs: NDArray[Any], row_sum_tol: float, offset: int = 0) -> NDArray[np.float64]:
+    """Validate the contents of ``pred_probs`` and return it as float64; errors name row ``offset + i``
+    (``offset`` is the global index of the first row when ``pred_probs`` is one batch of many)."""
     probs = as_float64(pred_probs)
-    _check(probs, row_sum_tol)
+    _check(probs, row_sum_tol, offset)
     return probs
 
 
@@ -31,7 +32,7 @@ def check_pred_probs(pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int |
     _check(as_float64(pred_probs), row_sum_tol)
 
 
-def _check(probs: NDArray[np.float64], row_sum_tol: float) -> None:
+def _check(probs: NDArray[np.float64], row_sum_tol: float, offset: int = 0) -> None:
     # One boolean matrix per problem kind; the first bad row decides, and within it the kinds are
     # reported in this order, each naming its first offending column.
     problems = [
@@ -59,8 +60,8 @@ def _check(probs: NDArray[np.float64], row_sum_tol: float) -> None:
     i = int(np.argmax(bad_row))
     for bad, message in problems:
         if bad[i].any():
-            raise PredProbsError(message.format(i=i, j=int(np.argmax(bad[i]))))
+            raise PredProbsError(message.format(i=offset + i, j=int(np.argmax(bad[i]))))
     raise PredProbsError(
-        f"pred_probs row {i} sums to {row_sums[i]:.6f}, expected 1 within {row_sum_tol:g}; "
+        f"pred_probs row {offset + i} sums to {row_sums[i]:.6f}, expected 1 within {row_sum_tol:g}; "
         "pass probabilities (softmax outputs), not logits or scores"
     )

@@ -90,91 +90,255 @@ pub fn prune_count_matrix(
     reduced.mapv(|x| x as i64)
 }
 
-/// The rules that need the third (selection) pass, per given-label class.
-struct PrunePlan {
-    by_class: bool,
+/// What pass 3 selects, per given-label class, planned from a confident joint and label counts;
+/// shared by the in-memory `label_issues` and the streaming `batched::PruneSelector`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrunePlan {
+    /// `PruneByNoiseRate`, `PruneByClass` or `Both`.
+    pub filter_by: FilterBy,
     /// Rows to flag per class for prune_by_class (0 = none).
-    class_num: Vec<usize>,
-    /// Per class: the (true class j, count) cells for prune_by_noise_rate.
-    cells: Vec<Vec<(usize, usize)>>,
+    pub class_num: Vec<usize>,
+    /// Per class: the (true class j, count) cells for prune_by_noise_rate, `j` ascending.
+    pub cells: Vec<Vec<(usize, usize)>>,
+    /// Classes skipped for having too few examples (once per rule that skips them).
+    pub too_few: Vec<usize>,
 }
 
-/// Selectors of one pass-3 worker, with their current bounds laid out densely per class so
-/// that most rows are rejected by one vectorisable comparison of the row against the bounds.
-#[derive(Clone)]
-struct PruneState {
-    class_sel: Vec<Smallest>,
-    /// `cells[c * K + j]`: selector of cell (given c, true j), if that cell prunes anything.
-    cell_sel: Vec<Option<Smallest>>,
+impl PrunePlan {
+    /// Plan from a (K, K) confident joint (rows = given label) and the label counts.
+    pub fn new(
+        cj: ArrayView2<'_, i64>,
+        label_counts: &[i64],
+        filter_by: FilterBy,
+        frac_noise: f64,
+        num_to_remove_per_class: Option<&[i64]>,
+        min_examples_per_class: i64,
+        sorter: &dyn Argsort,
+    ) -> Result<Self> {
+        let k = label_counts.len();
+        if cj.dim() != (k, k) {
+            return Err(Error::InvalidInput(format!(
+                "confident_joint must have shape ({k}, {k}) to match {k} label counts, but it has shape {:?}",
+                cj.dim()
+            )));
+        }
+        let by_class = matches!(filter_by, FilterBy::PruneByClass | FilterBy::Both);
+        let by_noise_rate = matches!(filter_by, FilterBy::PruneByNoiseRate | FilterBy::Both);
+        if !by_class && !by_noise_rate {
+            return Err(Error::InvalidInput(format!(
+                "filter_by must be prune_by_noise_rate, prune_by_class or both to prune; got {filter_by:?}"
+            )));
+        }
+        let mut pcm = prune_count_matrix(cj, min_examples_per_class, frac_noise);
+        if let Some(r) = num_to_remove_per_class {
+            pcm = remove_per_class(pcm.view(), label_counts, r, sorter)?;
+        }
+        let mut plan = PrunePlan {
+            filter_by,
+            class_num: vec![0; k],
+            cells: vec![Vec::new(); k],
+            too_few: Vec::new(),
+        };
+        for (c, &count) in label_counts.iter().enumerate() {
+            if count <= min_examples_per_class {
+                if by_class {
+                    plan.too_few.push(c);
+                }
+                if by_noise_rate {
+                    plan.too_few.push(c);
+                }
+                continue;
+            }
+            // cleanlab prunes nothing in a class with a single example.
+            if count <= 1 {
+                continue;
+            }
+            if by_class {
+                plan.class_num[c] = usize::try_from(count - pcm[[c, c]]).unwrap_or(0);
+            }
+            if by_noise_rate {
+                for j in (0..k).filter(|&j| j != c) {
+                    if let Ok(num) = usize::try_from(pcm[[j, c]]) {
+                        if num > 0 {
+                            plan.cells[c].push((j, num));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    pub fn k(&self) -> usize {
+        self.class_num.len()
+    }
+}
+
+/// Pass-3 selectors (mergeable): one per class for prune_by_class, one per active (given, true)
+/// cell for prune_by_noise_rate. A row is stored as `2 * global_index + vetoed` (the boosted
+/// argmax equals its given label), so the veto needs no second read of the rows; the order by
+/// (key, stored index) is the order by (key, row index) because row indices are distinct.
+#[derive(Clone, Debug)]
+pub struct PruneState {
+    pub(crate) class_sel: Vec<Smallest>,
+    /// `cell_sel[c * K + j]`: selector of cell (given c, true j), if that cell prunes anything.
+    pub(crate) cell_sel: Vec<Option<Smallest>>,
     /// `bound[c * K + j]`: keys above it cannot enter cell (c, j); `-inf` for inactive cells.
+    /// Laid out densely per class so most rows are rejected by one vectorisable comparison.
     bound: Vec<f64>,
 }
 
 impl PruneState {
-    fn new(plan: &PrunePlan, k: usize) -> Self {
+    pub fn new(plan: &PrunePlan) -> Self {
+        let k = plan.k();
         let mut cell_sel = vec![None; k * k];
-        let mut bound = vec![f64::NEG_INFINITY; k * k];
         for (c, cells) in plan.cells.iter().enumerate() {
             for &(j, n) in cells {
                 cell_sel[c * k + j] = Some(Smallest::new(n));
-                bound[c * k + j] = f64::INFINITY;
             }
         }
-        PruneState {
-            class_sel: plan
-                .class_num
-                .iter()
-                .map(|&n| Smallest::new(if plan.by_class { n } else { 0 }))
-                .collect(),
+        let mut state = PruneState {
+            class_sel: plan.class_num.iter().map(|&n| Smallest::new(n)).collect(),
             cell_sel,
-            bound,
-        }
+            bound: Vec::new(),
+        };
+        state.refresh_bounds();
+        state
     }
 
-    fn merge(self, other: PruneState) -> Self {
-        PruneState {
-            class_sel: self
-                .class_sel
-                .into_iter()
-                .zip(other.class_sel)
-                .map(|(a, b)| a.merge(b))
-                .collect(),
-            cell_sel: self
-                .cell_sel
-                .into_iter()
-                .zip(other.cell_sel)
-                .map(|(a, b)| match (a, b) {
-                    (Some(x), Some(y)) => Some(x.merge(y)),
-                    (x, None) => x,
-                    (None, y) => y,
-                })
-                .collect(),
-            bound: self.bound,
-        }
-    }
-
-    /// Offer row `i` (given class `s`) to every cell of its class whose bound it may beat.
-    #[inline(always)]
-    fn offer_cells(&mut self, row: &[f64], s: usize, i: usize) {
-        let k = row.len();
-        let bounds = &self.bound[s * k..(s + 1) * k];
-        let ps = row[s];
-        let hit = row
+    /// Recompute the cell bounds from the selectors (after a merge or a restore).
+    pub(crate) fn refresh_bounds(&mut self) {
+        self.bound = self
+            .cell_sel
             .iter()
-            .zip(bounds)
-            .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
-        if !hit {
-            return;
+            .map(|s| s.as_ref().map_or(f64::NEG_INFINITY, Smallest::bound_key))
+            .collect();
+    }
+
+    /// Fold another state of the same plan into this one.
+    pub fn merge(&mut self, other: PruneState) {
+        for (a, b) in self.class_sel.iter_mut().zip(other.class_sel) {
+            *a = std::mem::replace(a, Smallest::new(0)).merge(b);
         }
-        for (j, &p) in row.iter().enumerate() {
-            let key = ps - p;
-            if key <= self.bound[s * k + j] {
-                if let Some(sel) = self.cell_sel[s * k + j].as_mut() {
-                    sel.offer(key, i);
-                    self.bound[s * k + j] = sel.bound_key();
+        for (a, b) in self.cell_sel.iter_mut().zip(other.cell_sel) {
+            if let (Some(x), Some(y)) = (a.as_mut(), b) {
+                *x = std::mem::replace(x, Smallest::new(0)).merge(y);
+            }
+        }
+        self.refresh_bounds();
+    }
+
+    /// Offer every row of a batch whose first row has global index `offset`.
+    /// Labels must lie in `0..K` and `2 * (offset + rows.n())` must fit in a `usize`.
+    pub fn offer_rows<T: Prob, L: Label>(
+        &mut self,
+        plan: &PrunePlan,
+        labels: ArrayView1<'_, L>,
+        rows: &Rows<'_, T>,
+        offset: usize,
+    ) {
+        let n = rows.n();
+        if parallel::worth_parallel(n * rows.k()) {
+            let batch = parallel::map_reduce(
+                n,
+                true,
+                || PruneState::new(plan),
+                |st: &mut PruneState, range| st.offer_range(plan, labels, rows, range, offset),
+                |mut a, b| {
+                    a.merge(b);
+                    a
+                },
+            );
+            self.merge(batch);
+        } else {
+            // Serially the rows go straight into this state, whose bounds are already tight.
+            self.offer_range(plan, labels, rows, 0..n, offset);
+        }
+    }
+
+    fn offer_range<T: Prob, L: Label>(
+        &mut self,
+        plan: &PrunePlan,
+        labels: ArrayView1<'_, L>,
+        rows: &Rows<'_, T>,
+        range: std::ops::Range<usize>,
+        offset: usize,
+    ) {
+        let k = rows.k();
+        let mut buf = vec![0.0; k];
+        for i in range {
+            let s = labels[i].class();
+            let class_on = plan.class_num[s] > 0;
+            if !class_on && plan.cells[s].is_empty() {
+                continue;
+            }
+            let row = rows.row(i, &mut buf);
+            let global = 2 * (offset + i);
+            let mut veto = None;
+            let mut packed =
+                || global + usize::from(*veto.get_or_insert_with(|| boosted_argmax(row, s) == s));
+            if class_on && row[s] <= self.class_sel[s].bound_key() {
+                let p = packed();
+                self.class_sel[s].offer(row[s], p);
+            }
+            // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
+            let bounds = &self.bound[s * k..(s + 1) * k];
+            let ps = row[s];
+            let hit = row
+                .iter()
+                .zip(bounds)
+                .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
+            if !hit {
+                continue;
+            }
+            for (j, &p) in row.iter().enumerate() {
+                let key = ps - p;
+                if key <= self.bound[s * k + j] {
+                    if let Some(sel) = self.cell_sel[s * k + j].as_mut() {
+                        sel.offer(key, packed());
+                        self.bound[s * k + j] = sel.bound_key();
+                    }
                 }
             }
         }
+    }
+
+    /// Flagged global row indices, ascending, after the argmax veto.
+    pub fn finish(self, plan: &PrunePlan) -> Vec<usize> {
+        let mut by_class: Vec<usize> = self
+            .class_sel
+            .into_iter()
+            .flat_map(Smallest::finish)
+            .collect();
+        by_class.sort_unstable();
+        // A row can be among the top of several cells of its class.
+        let mut by_rate: Vec<usize> = self
+            .cell_sel
+            .into_iter()
+            .flatten()
+            .flat_map(Smallest::finish)
+            .collect();
+        by_rate.sort_unstable();
+        by_rate.dedup();
+        let picked = match plan.filter_by {
+            FilterBy::PruneByClass => by_class,
+            FilterBy::PruneByNoiseRate => by_rate,
+            _ => {
+                let mut rate = by_rate.into_iter().peekable();
+                by_class
+                    .into_iter()
+                    .filter(|&x| {
+                        while rate.next_if(|&r| r < x).is_some() {}
+                        rate.peek() == Some(&x)
+                    })
+                    .collect()
+            }
+        };
+        picked
+            .into_iter()
+            .filter(|p| p & 1 == 0)
+            .map(|p| p >> 1)
+            .collect()
     }
 }
 
@@ -250,7 +414,7 @@ pub fn label_issues<T: Prob, L: Label>(
             })
         }
         FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both => {
-            prune(labels, &rows, &thresholds()?, opts, par, sorter)
+            prune(labels, &rows, &thresholds()?, opts, sorter)
         }
     }
 }
@@ -287,11 +451,9 @@ fn prune<T: Prob, L: Label>(
     rows: &Rows<'_, T>,
     thresholds: &[f64],
     opts: &IssueOptions<'_>,
-    par: bool,
     sorter: &dyn Argsort,
 ) -> Result<Issues> {
     let k = rows.k();
-    let n = rows.n();
     let counts = count::label_counts(labels, k);
     let cj = match opts.confident_joint {
         Some(cj) => {
@@ -309,99 +471,25 @@ fn prune<T: Prob, L: Label>(
             count::calibrate_confident_joint(raw.view(), &counts, sorter, true)?
         }
     };
-    let mut pcm = prune_count_matrix(cj.view(), opts.min_examples_per_class, opts.frac_noise);
-    if let Some(r) = opts.num_to_remove_per_class {
-        pcm = remove_per_class(pcm.view(), &counts, r, sorter)?;
+    let plan = PrunePlan::new(
+        cj.view(),
+        &counts,
+        opts.filter_by,
+        opts.frac_noise,
+        opts.num_to_remove_per_class,
+        opts.min_examples_per_class,
+        sorter,
+    )?;
+    let mut state = PruneState::new(&plan);
+    state.offer_rows(&plan, labels, rows, 0);
+    let mut mask = vec![false; rows.n()];
+    for i in state.finish(&plan) {
+        mask[i] = true;
     }
-    let by_class = matches!(opts.filter_by, FilterBy::PruneByClass | FilterBy::Both);
-    let by_noise_rate = matches!(opts.filter_by, FilterBy::PruneByNoiseRate | FilterBy::Both);
-    let mut too_few = Vec::new();
-    let mut plan = PrunePlan {
-        by_class,
-        class_num: vec![0; k],
-        cells: vec![Vec::new(); k],
-    };
-    for c in 0..k {
-        if counts[c] <= opts.min_examples_per_class {
-            if by_class {
-                too_few.push(c);
-            }
-            if by_noise_rate {
-                too_few.push(c);
-            }
-            continue;
-        }
-        if by_class {
-            let num = counts[c] - pcm[[c, c]];
-            plan.class_num[c] = usize::try_from(num).unwrap_or(0);
-        }
-        if by_noise_rate {
-            for j in (0..k).filter(|&j| j != c) {
-                if let Ok(num) = usize::try_from(pcm[[j, c]]) {
-                    if num > 0 {
-                        plan.cells[c].push((j, num));
-                    }
-                }
-            }
-        }
-    }
-    let state = parallel::map_reduce(
-        n,
-        par,
-        || PruneState::new(&plan, k),
-        |st: &mut PruneState, range| {
-            let mut buf = vec![0.0; k];
-            for i in range {
-                let s = labels[i].class();
-                let class_on = plan.class_num[s] > 0;
-                if !class_on && plan.cells[s].is_empty() {
-                    continue;
-                }
-                let row = rows.row(i, &mut buf);
-                if class_on && row[s] <= st.class_sel[s].bound_key() {
-                    st.class_sel[s].offer(row[s], i);
-                }
-                // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
-                st.offer_cells(row, s, i);
-            }
-        },
-        PruneState::merge,
-    );
-    let mut class_mask = vec![false; n];
-    let mut rate_mask = vec![false; n];
-    for (c, sel) in state.class_sel.into_iter().enumerate() {
-        if counts[c] > 1 {
-            for i in sel.finish() {
-                class_mask[i] = true;
-            }
-        }
-    }
-    for (cell, sel) in state.cell_sel.into_iter().enumerate() {
-        if let Some(sel) = sel {
-            if counts[cell / k] > 1 {
-                for i in sel.finish() {
-                    rate_mask[i] = true;
-                }
-            }
-        }
-    }
-    let mut mask = match opts.filter_by {
-        FilterBy::PruneByClass => class_mask,
-        FilterBy::PruneByNoiseRate => rate_mask,
-        _ => class_mask
-            .iter()
-            .zip(&rate_mask)
-            .map(|(a, b)| *a && *b)
-            .collect(),
-    };
-    let mut buf = vec![0.0; k];
-    for (i, m) in mask.iter_mut().enumerate() {
-        if *m {
-            let s = labels[i].class();
-            *m = boosted_argmax(rows.row(i, &mut buf), s) != s;
-        }
-    }
-    Ok(Issues { mask, too_few })
+    Ok(Issues {
+        mask,
+        too_few: plan.too_few,
+    })
 }
 
 /// cleanlab's `num_to_remove_per_class` overwrite of the prune count matrix.

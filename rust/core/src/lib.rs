@@ -4,6 +4,7 @@
 //! probabilities in place and does its arithmetic in f64. Results never depend on the number of
 //! threads: sums are exact integers, selections use a total order (key, then row index).
 
+pub mod batched;
 pub mod count;
 pub mod data;
 pub mod error;

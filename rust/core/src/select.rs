@@ -81,6 +81,12 @@ impl Smallest {
         self.buf.truncate(self.k);
         self.buf.into_iter().map(|(_, i)| i).collect()
     }
+
+    /// The pairs held so far (any order, possibly more than `k`): offering them to a fresh
+    /// selector of the same `k` restores the selection, which is how selectors are serialised.
+    pub fn candidates(&self) -> impl Iterator<Item = (f64, usize)> + '_ {
+        self.buf.iter().copied()
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! and results for one core module; no math lives here.
 
 mod arrays;
+mod batched;
 mod count;
 mod errors;
 mod filter;
@@ -41,5 +42,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rank::label_quality_scores, m)?)?;
     m.add_function(wrap_pyfunction!(rank::order_label_issues, m)?)?;
     m.add_function(wrap_pyfunction!(rank::smallest_indices, m)?)?;
+    m.add_class::<batched::ThresholdAccumulator>()?;
+    m.add_class::<batched::JointAccumulator>()?;
+    m.add_class::<batched::ScoreSelector>()?;
+    m.add_class::<batched::PruneSelector>()?;
     Ok(())
 }
