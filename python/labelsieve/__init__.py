@@ -17,7 +17,7 @@ from labelsieve._validation import set_row_sum_tolerance
 
 __version__ = "0.1.0"
 
-_LAZY = {"benchmarking", "classification", "dataset", "noise_generation", "experimental", "cli"}
+_LAZY = {"benchmarking", "classification", "dask", "dataset", "noise_generation", "experimental", "cli"}
 
 
 def __getattr__(name: str) -> Any:
@@ -42,6 +42,7 @@ __all__ = [
     "benchmarking",
     "classification",
     "count",
+    "dask",
     "dataset",
     "exceptions",
     "filter",

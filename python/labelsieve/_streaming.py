@@ -88,12 +88,15 @@ def _merge(a: Any, b: Any) -> None:
     a.merge(b)
 
 
-def _located(fn: Callable[[], R], labs: NDArray[Any], probs: NDArray[Any], offset: int, tol: float) -> R:
-    """Run a per-batch kernel; if it rejects a row, raise the error naming the global row index."""
+def _located(
+    fn: Callable[[], R], kern: Any, labs: NDArray[Any], probs: NDArray[Any], offset: int, tol: float
+) -> R:
+    """Run a per-batch kernel of kernel set ``kern`` (the caller's, also on a remote worker); if it
+    rejects a row, raise the error naming the global row index."""
     try:
         return fn()
     except PredProbsError:
-        _backend.kernels().ThresholdAccumulator(probs.shape[1]).update(labs, probs, offset, tol, 1)
+        kern.ThresholdAccumulator(probs.shape[1]).update(labs, probs, offset, tol, 1)
         raise
 
 
@@ -161,7 +164,12 @@ def quality_scores(
     def scores(labels: Any, pred_probs: Any, offset: int) -> NDArray[np.float64]:
         labs, probs = check_batch(labels, pred_probs, k, offset)
         return _located(
-            lambda: kern.label_quality_scores(labs, probs, method, t, tol, n_jobs), labs, probs, offset, tol
+            lambda: kern.label_quality_scores(labs, probs, method, t, tol, n_jobs),
+            kern,
+            labs,
+            probs,
+            offset,
+            tol,
         )
 
     parts = source.map(scores)

@@ -313,6 +313,22 @@ def health_summary(
             joint = _joint(None, None, None, computed_cj)
     joint = _joint(labels, pred_probs, joint, confident_joint)
     num_examples = _num_examples(num_examples, labels, confident_joint)
+    return _health_summary_from(
+        joint, num_examples, num_issues, asymmetric=asymmetric, class_names=class_names, verbose=verbose
+    )
+
+
+def _health_summary_from(
+    joint: np.ndarray,
+    num_examples: int,
+    num_issues: int | None,
+    *,
+    asymmetric: bool,
+    class_names: Any,
+    verbose: bool,
+) -> dict[str, Any]:
+    """``health_summary`` once the joint, N and (with data) the issue count are known; shared with
+    ``labelsieve.dask.health_summary``."""
     num_classes = len(joint)
 
     if verbose:

@@ -387,6 +387,7 @@ class LabelInspector:
             lambda: self._kern.label_quality_scores(
                 labs, probs, self._method, thresholds if self._adjust else None, tol, self.n_jobs
             ),
+            self._kern,
             labs,
             probs,
             self._scored,
