@@ -193,13 +193,16 @@ def test_inputs_are_not_mutated(backend: str) -> None:
     np.testing.assert_array_equal(probs, probs_before)
 
 
-def test_results_do_not_depend_on_n_jobs(backend: str) -> None:
-    labels, probs = make_data(40_000, 5, seed=4)
-    one = find_label_issues_batched(labels, probs, filter_by="prune_by_noise_rate", n_jobs=1, verbose=False)
-    two = find_label_issues_batched(
-        labels, probs, filter_by="prune_by_noise_rate", n_jobs=2, batch_size=35_000, verbose=False
-    )
-    np.testing.assert_array_equal(one, two)
+@pytest.mark.parametrize("filter_by", [None, "prune_by_noise_rate", "prune_by_class", "both"])
+def test_parallel_batches_equal_serial_and_in_memory(backend: str, filter_by: str | None) -> None:
+    # Batches of 50k x 6 values run multi-threaded inside; later batches start from earlier bounds.
+    labels, probs = make_data(130_000, 6, seed=4)
+    kwargs = {} if filter_by is None else {"filter_by": filter_by}
+    one = find_label_issues_batched(labels, probs, n_jobs=1, batch_size=50_000, verbose=False, **kwargs)
+    two = find_label_issues_batched(labels, probs, n_jobs=2, batch_size=50_000, verbose=False, **kwargs)
+    expect = filter.find_label_issues(labels, probs, filter_by=filter_by or "low_self_confidence")
+    np.testing.assert_array_equal(one, np.flatnonzero(expect))
+    np.testing.assert_array_equal(two, np.flatnonzero(expect))
 
 
 @pytest.mark.parametrize("name", reference_dataset_names()[:6])

@@ -350,12 +350,17 @@ impl ScoreSelector {
         let scorer = Scorer::new(self.method, self.thresholds.as_deref(), self.k)?;
         let rows = Rows::new(pred_probs);
         let n = rows.n();
+        // Scores above the k-th kept one can never be selected: per-thread selectors skip them.
+        let cap = self.sel.bound_key();
         let offer = |sel: &mut Smallest, range: std::ops::Range<usize>| {
             let mut buf = vec![0.0; rows.k()];
             let mut adj = vec![0.0; rows.k()];
             for i in range {
                 let row = rows.row(i, &mut buf);
-                sel.offer(scorer.score(row, labels[i].class(), &mut adj), offset + i);
+                let score = scorer.score(row, labels[i].class(), &mut adj);
+                if score <= cap {
+                    sel.offer(score, offset + i);
+                }
             }
         };
         if parallel::worth_parallel(n * rows.k()) {

@@ -186,6 +186,10 @@ pub struct PruneState {
     /// `bound[c * K + j]`: keys above it cannot enter cell (c, j); `-inf` for inactive cells.
     /// Laid out densely per class so most rows are rejected by one vectorisable comparison.
     bound: Vec<f64>,
+    /// Caps inherited from a fuller state this one will be merged into (keys above them can never
+    /// be selected there): per class, then per cell; `+inf` when there is none.
+    class_cap: Vec<f64>,
+    cell_cap: Vec<f64>,
 }
 
 impl PruneState {
@@ -201,9 +205,29 @@ impl PruneState {
             class_sel: plan.class_num.iter().map(|&n| Smallest::new(n)).collect(),
             cell_sel,
             bound: Vec::new(),
+            class_cap: vec![f64::INFINITY; k],
+            cell_cap: vec![f64::INFINITY; k * k],
         };
         state.refresh_bounds();
         state
+    }
+
+    /// An empty state whose rows will be merged into `self`: it skips every key that `self`
+    /// already beats, so a fresh per-thread state does not hoard candidates `self` would drop.
+    fn empty_below(&self, plan: &PrunePlan) -> Self {
+        let mut state = PruneState::new(plan);
+        state.class_cap = self.class_bounds();
+        state.cell_cap.clone_from(&self.bound);
+        state.refresh_bounds();
+        state
+    }
+
+    fn class_bounds(&self) -> Vec<f64> {
+        self.class_sel
+            .iter()
+            .zip(&self.class_cap)
+            .map(|(s, &cap)| s.bound_key().min(cap))
+            .collect()
     }
 
     /// Recompute the cell bounds from the selectors (after a merge or a restore).
@@ -211,7 +235,11 @@ impl PruneState {
         self.bound = self
             .cell_sel
             .iter()
-            .map(|s| s.as_ref().map_or(f64::NEG_INFINITY, Smallest::bound_key))
+            .zip(&self.cell_cap)
+            .map(|(s, &cap)| {
+                s.as_ref()
+                    .map_or(f64::NEG_INFINITY, |s| s.bound_key().min(cap))
+            })
             .collect();
     }
 
@@ -242,7 +270,7 @@ impl PruneState {
             let batch = parallel::map_reduce(
                 n,
                 true,
-                || PruneState::new(plan),
+                || self.empty_below(plan),
                 |st: &mut PruneState, range| st.offer_range(plan, labels, rows, range, offset),
                 |mut a, b| {
                     a.merge(b);
@@ -277,7 +305,7 @@ impl PruneState {
             let mut veto = None;
             let mut packed =
                 || global + usize::from(*veto.get_or_insert_with(|| boosted_argmax(row, s) == s));
-            if class_on && row[s] <= self.class_sel[s].bound_key() {
+            if class_on && row[s] <= self.class_sel[s].bound_key().min(self.class_cap[s]) {
                 let p = packed();
                 self.class_sel[s].offer(row[s], p);
             }
@@ -296,7 +324,7 @@ impl PruneState {
                 if key <= self.bound[s * k + j] {
                     if let Some(sel) = self.cell_sel[s * k + j].as_mut() {
                         sel.offer(key, packed());
-                        self.bound[s * k + j] = sel.bound_key();
+                        self.bound[s * k + j] = sel.bound_key().min(self.cell_cap[s * k + j]);
                     }
                 }
             }
