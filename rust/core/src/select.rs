@@ -74,6 +74,12 @@ impl Smallest {
         self
     }
 
+    /// The selected row indices in no particular order (the same set as `finish`, without its sort).
+    pub fn finish_unordered(mut self) -> Vec<usize> {
+        self.compact();
+        self.buf.into_iter().map(|(_, i)| i).collect()
+    }
+
     /// The selected row indices in order (key, then index).
     pub fn finish(mut self) -> Vec<usize> {
         self.compact();
