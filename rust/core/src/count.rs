@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::parallel;
 use crate::validate::{block_first_bad, first_bad, report_bad_row};
 use ndarray::{Array2, ArrayView1, ArrayView2};
+use std::hint::select_unpredictable;
 
 /// Threshold of a class with no examples: no probability can reach it.
 pub const MISSING_CLASS_THRESHOLD: f64 = 2.0;
@@ -229,26 +230,32 @@ impl RowScan {
     }
 }
 
-/// Maximum of a row (NaN ignored; -inf for an empty row) in 8 independent lanes, so that the
-/// loop vectorises; a maximum is exact in any order.
+#[inline(always)]
+fn max2(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Maximum of a row (NaN ignored; -inf for an empty row) in 4 independent lanes reduced as a
+/// tree (short dependency chains, vectorisable); a maximum is exact in any order.
 #[inline(always)]
 pub fn row_max<T: Prob>(row: &[T]) -> f64 {
-    const L: usize = 8;
+    const L: usize = 4;
     let mut m = [f64::NEG_INFINITY; L];
     let chunks = row.chunks_exact(L);
     let rest = chunks.remainder();
     for ch in chunks {
         for l in 0..L {
-            let v = ch[l].to_f64();
-            m[l] = if v > m[l] { v } else { m[l] };
+            m[l] = max2(m[l], ch[l].to_f64());
         }
     }
     for (l, v) in rest.iter().enumerate() {
-        let v = v.to_f64();
-        m[l] = if v > m[l] { v } else { m[l] };
+        m[l] = max2(m[l], v.to_f64());
     }
-    m.iter()
-        .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a })
+    max2(max2(m[0], m[1]), max2(m[2], m[3]))
 }
 
 /// One pass over a row (after its maximum) computing what `row_verdict` and `boosted_argmax`
@@ -271,14 +278,12 @@ pub fn scan_row<T: Prob>(row: &[T], cut: &[f64]) -> RowScan {
             conf |= u64::from(p >= c) << j;
             top |= u64::from(p == best) << j;
         }
-        // Only 0, 1 or "several" matters.
+        // Only 0, 1 or "several" matters. Selects, not branches: which case a row is in is data.
         n_conf += u32::from(conf != 0) + u32::from(conf & conf.wrapping_sub(1) != 0);
-        if conf != 0 {
-            last_conf = w * 64 + 63 - conf.leading_zeros() as usize;
-        }
-        if arg == usize::MAX && top != 0 {
-            arg = w * 64 + top.trailing_zeros() as usize;
-        }
+        let hi = (w * 64 + 63).wrapping_sub(conf.leading_zeros() as usize);
+        last_conf = select_unpredictable(conf != 0, hi, last_conf);
+        let lo = w * 64 + top.trailing_zeros() as usize;
+        arg = select_unpredictable(arg == usize::MAX && top != 0, lo, arg);
     }
     RowScan {
         n_conf,
@@ -345,19 +350,24 @@ pub fn joint_pass<T: Prob, L: Label>(
         init,
         |acc: &mut JointPass, range| {
             let mut cls = Vec::new();
+            let JointPass {
+                counts,
+                off_diagonal,
+                issues,
+            } = acc;
             rows.for_blocks(range, |start, end, flat| {
                 classes_into(labels, start..end, &mut cls);
                 for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(&cls).zip(start..) {
                     let scan = scan_row(row, &cut);
-                    if let Some(g) = scan.guess() {
-                        acc.counts[s * k + g] += 1;
-                        if g != s {
-                            if want_indices {
-                                acc.off_diagonal.push(i);
-                            }
-                            acc.issues += u64::from(!scan.vetoed(s, row[s].to_f64()));
-                        }
+                    // `scan.guess()` without branches (whether a row is counted is data).
+                    let counted = scan.n_conf > 0;
+                    let g = select_unpredictable(scan.n_conf > 1, scan.arg, scan.last_conf);
+                    counts[s * k + g] += u64::from(counted);
+                    let off = counted & (g != s);
+                    if want_indices && off {
+                        off_diagonal.push(i);
                     }
+                    *issues += u64::from(off & !scan.vetoed(s, row[s].to_f64()));
                 }
                 None
             });
