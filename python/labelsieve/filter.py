@@ -77,7 +77,8 @@ def find_label_issues(
         raise InvalidInputError(f"filter_by must be one of {list(FILTER_BY)}, but it is {filter_by!r}")
     threads = check_n_jobs(n_jobs)
     labs, probs = check_inputs(labels, pred_probs)
-    if np.unique(labs).size < 2 and labs.max() != 0:
+    # Fewer than 2 distinct labels (unless all are 0): min == max, without np.unique's hashing.
+    if labs.min() == labs.max() != 0:
         raise LabelsError("Labels must contain at least 2 classes.")
     if filter_by in _NO_PRUNE_COUNTS and (frac_noise != 1.0 or num_to_remove_per_class is not None):
         warnings.warn(
