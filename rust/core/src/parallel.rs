@@ -88,12 +88,11 @@ where
         }
         return acc;
     }
-    // A few contiguous ranges per thread: few accumulators to merge and selectors that see many
-    // rows, yet some slack when another process holds a core. Rounded down: rayon only splits a
-    // range whose halves both reach the minimum length (with `div_ceil` an odd chunk count was
+    // One contiguous range per thread: few accumulators (selectors hold up to 2x their quota, so
+    // memory grows with their number) that each see many rows. Rounded down: rayon only splits
+    // a range whose halves both reach the minimum length (with `div_ceil` an odd chunk count was
     // never split and the whole call ran on one thread).
-    let pieces = 2 * rayon::current_num_threads();
-    let min_len = (chunks / pieces).max(1);
+    let min_len = (chunks / rayon::current_num_threads()).max(1);
     (0..chunks)
         .into_par_iter()
         .with_min_len(min_len)

@@ -83,13 +83,23 @@ impl Smallest {
         self.bound.map_or(f64::INFINITY, decode_key)
     }
 
-    /// Fold another selector's candidates into this one.
-    pub fn merge(mut self, other: Smallest) -> Smallest {
+    /// Fold another selector's candidates into this one: the smaller buffer is appended to the
+    /// larger (what cannot beat its bound is dropped) and the result compacted once, instead of
+    /// offering the entries one by one.
+    pub fn merge(mut self, mut other: Smallest) -> Smallest {
         if self.k == 0 {
             return self;
         }
-        for e in other.buf {
-            self.push(e);
+        if other.buf.len() > self.buf.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
+        let bound = self.bound.unwrap_or(u128::MAX);
+        self.buf
+            .extend(other.buf.into_iter().filter(|&e| e < bound));
+        if self.buf.len() > self.k {
+            self.compact();
+        } else if self.buf.len() == self.k {
+            self.bound = self.buf.iter().copied().max();
         }
         self
     }
