@@ -1,7 +1,7 @@
 //! Streaming selection of the `k` first entries in the order (key ascending, row index ascending).
 //!
 //! Used for every "flag the num rows with the largest margin / smallest probability / lowest
-//! score" rule: no full sort, memory bounded by 2k entries, mergeable across threads and chunks
+//! score" rule: no full sort, memory bounded by 1.5k entries, mergeable across threads and chunks
 //! with a result that is the same however the rows were split.
 
 /// `(key, index)` as one integer with the same order as (key ascending, then index): the key's
@@ -64,7 +64,7 @@ impl Smallest {
         if self.bound.is_none() && self.buf.len() == self.k {
             // The first k entries all stay; their maximum already bounds what can still enter.
             self.bound = self.buf.iter().copied().max();
-        } else if self.buf.len() >= 2 * self.k + 64 {
+        } else if self.buf.len() >= self.k + self.k / 2 + 64 {
             self.compact();
         }
     }
@@ -83,16 +83,16 @@ impl Smallest {
         self.bound.map_or(f64::INFINITY, decode_key)
     }
 
-    /// Fold another selector's candidates into this one: the smaller buffer is appended to the
-    /// larger (what cannot beat its bound is dropped) and the result compacted once, instead of
-    /// offering the entries one by one.
+    /// Fold another selector's candidates into this one: both are first cut to their `k` best,
+    /// then the other's survivors that can beat this bound are appended (into capacity the
+    /// buffer already has, so no more memory than offering them one by one) and the result
+    /// compacted once.
     pub fn merge(mut self, mut other: Smallest) -> Smallest {
         if self.k == 0 {
             return self;
         }
-        if other.buf.len() > self.buf.len() {
-            std::mem::swap(&mut self, &mut other);
-        }
+        self.compact();
+        other.compact();
         let bound = self.bound.unwrap_or(u128::MAX);
         self.buf
             .extend(other.buf.into_iter().filter(|&e| e < bound));
