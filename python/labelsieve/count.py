@@ -98,6 +98,22 @@ def compute_confident_joint(
     return cj
 
 
+def _joint_and_issue_count(
+    labs: NDArray[Any], probs: NDArray[Any], *, calibrate: bool
+) -> tuple[NDArray[np.int64], int]:
+    """The confident joint (C order) and the number of examples ``filter_by="confident_learning"``
+    flags, from the same two passes over checked inputs (no N-sized mask or index array)."""
+    kernels = _backend.kernels()
+    tol = row_sum_tol(probs)
+    fused = getattr(kernels, "confident_joint_and_issues", None)
+    if fused is not None:
+        cj, issues = fused(labs, probs, calibrate, tol, None)
+        return cj, int(issues)
+    cj, _ = kernels.confident_joint(labs, probs, None, calibrate, False, tol, None)
+    mask, _ = kernels.label_issues(labs, probs, "confident_learning", 1.0, None, 1, None, tol, None)
+    return cj, int(mask.sum())
+
+
 def calibrate_confident_joint(
     confident_joint: Any, labels: Any, *, multi_label: bool = False
 ) -> NDArray[np.int64]:
@@ -167,10 +183,7 @@ def num_label_issues(
     labs, probs = check_inputs(labels, pred_probs, allow_one_class=False)
     n = labs.shape[0]
     if estimation_method == "off_diagonal":
-        mask, _ = _backend.kernels().label_issues(
-            labs, probs, "confident_learning", 1.0, None, 1, None, row_sum_tol(probs), None
-        )
-        return np.int64(mask.sum())
+        return np.int64(_joint_and_issue_count(labs, probs, calibrate=False)[1])
     if estimation_method == "off_diagonal_calibrated":
         cj = compute_confident_joint(labs, probs, calibrate=True)
     else:

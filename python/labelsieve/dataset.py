@@ -80,21 +80,15 @@ def _joint(
     return np.asarray(estimate_joint(labels, pred_probs, confident_joint=confident_joint))
 
 
-def _confident_learning_issue_count(
-    labels: np.ndarray, pred_probs: np.ndarray, off_diagonal_indices: np.ndarray
-) -> int:
-    """``num_label_issues(estimation_method="off_diagonal")`` from the already computed off-diagonal indices.
+def _checked_joint_and_issue_count(
+    labels: np.ndarray, pred_probs: Any, calibrate: bool
+) -> tuple[np.ndarray, int]:
+    """The confident joint and ``num_label_issues(estimation_method="off_diagonal")`` in one go."""
+    from labelsieve._validation import check_inputs
+    from labelsieve.count import _joint_and_issue_count
 
-    Those examples of the (uncalibrated) confident joint's off-diagonal whose given label is not the
-    model's top class after boosting the given-label probability by 1e-6 (cleanlab's argmax veto).
-    """
-    idx = np.asarray(off_diagonal_indices, dtype=np.intp)
-    if idx.size == 0:
-        return 0
-    given = labels[idx]
-    rows = np.array(pred_probs[idx], dtype=np.float64)
-    rows[np.arange(len(idx)), given] += 1e-6
-    return int(np.count_nonzero(rows.argmax(axis=1) != given))
+    labs, probs = check_inputs(labels, pred_probs)
+    return _joint_and_issue_count(labs, probs, calibrate=calibrate)
 
 
 def _display(df: pd.DataFrame) -> None:
@@ -250,10 +244,7 @@ def overall_label_health_score(
     if labels is not None and pred_probs is not None:
         if confident_joint is not None:
             warnings.warn(_IGNORED_CJ_MESSAGE, UserWarning, stacklevel=2)
-        from labelsieve.count import compute_confident_joint
-
-        _, off_diagonal = compute_confident_joint(labels, pred_probs, return_indices_of_off_diagonals=True)
-        num_issues = _confident_learning_issue_count(labels, np.asarray(pred_probs), off_diagonal)
+        _, num_issues = _checked_joint_and_issue_count(labels, pred_probs, calibrate=False)
         return _health_score_from_issues(num_issues, _num_examples(num_examples, labels, None), verbose)
     joint = _joint(labels, pred_probs, joint, confident_joint)
     return _health_score_from_joint(joint, _num_examples(num_examples, labels, confident_joint), verbose)
@@ -300,14 +291,9 @@ def health_summary(
     have_data = labels is not None and pred_probs is not None
     num_issues: int | None = None
     if have_data:
-        from labelsieve.count import compute_confident_joint
-
         if confident_joint is not None:
             warnings.warn(_IGNORED_CJ_MESSAGE, UserWarning, stacklevel=2)
-        computed_cj, off_diagonal = compute_confident_joint(
-            labels, pred_probs, return_indices_of_off_diagonals=True
-        )
-        num_issues = _confident_learning_issue_count(labels, np.asarray(pred_probs), off_diagonal)
+        computed_cj, num_issues = _checked_joint_and_issue_count(labels, pred_probs, calibrate=True)
         if joint is None and confident_joint is None:
             # Already calibrated against labels: estimate_joint only normalizes it.
             joint = _joint(None, None, None, computed_cj)

@@ -1,10 +1,11 @@
 //! Confident thresholds, the confident joint and its calibration (cleanlab 2.9 `count`).
 
-use crate::data::{Label, Prob, Rows};
+use crate::data::{classes_into, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::parallel;
-use crate::validate::{first_bad, report_bad_row, row_ok};
+use crate::validate::{block_first_bad, first_bad, report_bad_row};
 use ndarray::{Array2, ArrayView1, ArrayView2};
+use std::hint::select_unpredictable;
 
 /// Threshold of a class with no examples: no probability can reach it.
 pub const MISSING_CLASS_THRESHOLD: f64 = 2.0;
@@ -95,17 +96,22 @@ pub fn threshold_sums<T: Prob, L: Label>(
         par,
         || (ThresholdSums::new(k), None),
         |(acc, bad): &mut (ThresholdSums, Option<usize>), range| {
-            let mut buf = vec![0.0; k];
-            for i in range {
-                let row = rows.row(i, &mut buf);
-                if !row_ok(row, tol) {
-                    *bad = first_bad(*bad, Some(i));
-                    return;
-                }
-                let c = labels[i].class();
-                acc.sums[c] += fixed87(row[c]);
-                acc.counts[c] += 1;
+            if bad.is_some() {
+                return;
             }
+            let mut cls = Vec::new();
+            *bad = rows.for_blocks(range, |start, end, flat| {
+                // Validate the whole sub-block first (vectorised), then add its given-label values.
+                if let Some(b) = block_first_bad(flat, start, end, k, tol) {
+                    return Some(b);
+                }
+                classes_into(labels, start..end, &mut cls);
+                for (row, &c) in flat.chunks_exact(k.max(1)).zip(&cls) {
+                    acc.sums[c] += fixed87(row[c].to_f64());
+                    acc.counts[c] += 1;
+                }
+                None
+            });
         },
         |(a, ba), (b, bb)| (a.merge(b), first_bad(ba, bb)),
     );
@@ -189,6 +195,128 @@ pub fn argmax(row: &[f64]) -> usize {
     arg
 }
 
+/// Everything the confident-joint rules need from one read of a row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RowScan {
+    /// Number of classes with `p >= cut`, capped at 2 (the rules only tell 0, 1 and several apart).
+    pub n_conf: u32,
+    /// Largest confident class (meaningful when `n_conf > 0`).
+    pub last_conf: usize,
+    /// First maximum (numpy argmax on NaN-free rows) and its value.
+    pub arg: usize,
+    pub best: f64,
+}
+
+impl RowScan {
+    /// `row_verdict(..).guess`.
+    #[inline(always)]
+    pub fn guess(&self) -> Option<usize> {
+        match self.n_conf {
+            0 => None,
+            1 => Some(self.last_conf),
+            _ => Some(self.arg),
+        }
+    }
+
+    /// `boosted_argmax(row, given) == given`, from the argmax alone (`p_given` = the row's
+    /// given-label value): with the first maximum before `given` the boosted value must beat it,
+    /// after `given` it must reach it; NaN-free rows only.
+    #[inline(always)]
+    pub fn vetoed(&self, given: usize, p_given: f64) -> bool {
+        let boosted = p_given + VETO_BOOST;
+        (self.arg == given)
+            | ((self.arg < given) & (self.best < boosted))
+            | ((self.arg > given) & (self.best <= boosted))
+    }
+}
+
+#[inline(always)]
+fn max2(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Maximum of a row (NaN ignored; -inf for an empty row) in 4 independent lanes reduced as a
+/// tree (short dependency chains, vectorisable); a maximum is exact in any order.
+#[inline(always)]
+pub fn row_max<T: Prob>(row: &[T]) -> f64 {
+    const L: usize = 4;
+    let mut m = [f64::NEG_INFINITY; L];
+    let chunks = row.chunks_exact(L);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for l in 0..L {
+            m[l] = max2(m[l], ch[l].to_f64());
+        }
+    }
+    for (l, v) in rest.iter().enumerate() {
+        m[l] = max2(m[l], v.to_f64());
+    }
+    max2(max2(m[0], m[1]), max2(m[2], m[3]))
+}
+
+/// One pass over a row (after its maximum) computing what `row_verdict` and `boosted_argmax`
+/// need, with the cuts `t - 1e-6` per class; same results on NaN-free rows, which validation
+/// guarantees. Confident classes and the positions of the maximum are collected as bit masks
+/// (branch-free), so the first maximum and the last confident class are bit scans.
+#[inline(always)]
+pub fn scan_row<T: Prob>(row: &[T], cut: &[f64]) -> RowScan {
+    let k = row.len().min(cut.len());
+    let (row, cut) = (&row[..k], &cut[..k]);
+    let best = row_max(row);
+    let mut n_conf = 0u32;
+    let mut last_conf = 0usize;
+    let mut arg = usize::MAX;
+    for (w, (pw, cw)) in row.chunks(64).zip(cut.chunks(64)).enumerate() {
+        let mut conf = 0u64;
+        let mut top = 0u64;
+        for (j, (p, &c)) in pw.iter().zip(cw).enumerate() {
+            let p = p.to_f64();
+            conf |= u64::from(p >= c) << j;
+            top |= u64::from(p == best) << j;
+        }
+        // Only 0, 1 or "several" matters. Selects, not branches: which case a row is in is data.
+        n_conf += u32::from(conf != 0) + u32::from(conf & conf.wrapping_sub(1) != 0);
+        let hi = (w * 64 + 63).wrapping_sub(conf.leading_zeros() as usize);
+        last_conf = select_unpredictable(conf != 0, hi, last_conf);
+        let lo = w * 64 + top.trailing_zeros() as usize;
+        arg = select_unpredictable(arg == usize::MAX && top != 0, lo, arg);
+    }
+    RowScan {
+        n_conf,
+        last_conf,
+        // A row without a value above -inf (rejected by validation): numpy's argmax 0.
+        arg: if best == f64::NEG_INFINITY || arg == usize::MAX {
+            0
+        } else {
+            arg
+        },
+        best,
+    }
+}
+
+/// `(argmax, max)` of a NaN-free row (first maximum wins).
+#[inline(always)]
+pub fn argmax_scan<T: Prob>(row: &[T]) -> (usize, f64) {
+    let best = row_max(row);
+    if best == f64::NEG_INFINITY {
+        return (0, best);
+    }
+    for (w, pw) in row.chunks(64).enumerate() {
+        let mut top = 0u64;
+        for (j, p) in pw.iter().enumerate() {
+            top |= u64::from(p.to_f64() == best) << j;
+        }
+        if top != 0 {
+            return (w * 64 + top.trailing_zeros() as usize, best);
+        }
+    }
+    (0, best)
+}
+
 /// Result of the confident-joint pass.
 #[derive(Clone, Debug)]
 pub struct JointPass {
@@ -221,21 +349,28 @@ pub fn joint_pass<T: Prob, L: Label>(
         par,
         init,
         |acc: &mut JointPass, range| {
-            let mut buf = vec![0.0; k];
-            for i in range {
-                let row = rows.row(i, &mut buf);
-                let s = labels[i].class();
-                let v = row_verdict(row, s, &cut);
-                if let Some(g) = v.guess {
-                    acc.counts[s * k + g] += 1;
-                    if g != s {
-                        if want_indices {
-                            acc.off_diagonal.push(i);
-                        }
-                        acc.issues += u64::from(!v.vetoed);
+            let mut cls = Vec::new();
+            let JointPass {
+                counts,
+                off_diagonal,
+                issues,
+            } = acc;
+            rows.for_blocks(range, |start, end, flat| {
+                classes_into(labels, start..end, &mut cls);
+                for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(&cls).zip(start..) {
+                    let scan = scan_row(row, &cut);
+                    // `scan.guess()` without branches (whether a row is counted is data).
+                    let counted = scan.n_conf > 0;
+                    let g = select_unpredictable(scan.n_conf > 1, scan.arg, scan.last_conf);
+                    counts[s * k + g] += u64::from(counted);
+                    let off = counted & (g != s);
+                    if want_indices && off {
+                        off_diagonal.push(i);
                     }
+                    *issues += u64::from(off & !scan.vetoed(s, row[s].to_f64()));
                 }
-            }
+                None
+            });
         },
         |mut a, b| {
             for (x, y) in a.counts.iter_mut().zip(b.counts) {
@@ -392,6 +527,25 @@ pub fn confident_joint<T: Prob, L: Label>(
     Ok((cj, pass.off_diagonal))
 }
 
+/// Calibrated confident joint and cleanlab's `num_label_issues(estimation_method="off_diagonal")`
+/// count (off-diagonal rows that survive the argmax veto) from the same two passes.
+pub fn confident_joint_and_issues<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    calibrate: bool,
+    tol: f64,
+    sorter: &dyn Argsort,
+) -> Result<(Array2<i64>, u64)> {
+    let k = pred_probs.ncols();
+    let t = confident_thresholds(labels, pred_probs, tol)?;
+    let pass = joint_pass(labels, pred_probs, &t, false);
+    let mut cj = counts_to_matrix(&pass.counts, k);
+    if calibrate {
+        cj = calibrate_confident_joint(cj.view(), &label_counts(labels, k), sorter, true)?;
+    }
+    Ok((cj, pass.issues))
+}
+
 /// (K, K) counts of (given label, argmax), after validating every row.
 pub fn argmax_confusion<T: Prob, L: Label>(
     labels: ArrayView1<'_, L>,
@@ -406,15 +560,20 @@ pub fn argmax_confusion<T: Prob, L: Label>(
         par,
         || (vec![0i64; k * k], None),
         |(acc, bad): &mut (Vec<i64>, Option<usize>), range| {
-            let mut buf = vec![0.0; k];
-            for i in range {
-                let row = rows.row(i, &mut buf);
-                if !row_ok(row, tol) {
-                    *bad = first_bad(*bad, Some(i));
-                    return;
-                }
-                acc[labels[i].class() * k + argmax(row)] += 1;
+            if bad.is_some() {
+                return;
             }
+            let mut cls = Vec::new();
+            *bad = rows.for_blocks(range, |start, end, flat| {
+                if let Some(b) = block_first_bad(flat, start, end, k, tol) {
+                    return Some(b);
+                }
+                classes_into(labels, start..end, &mut cls);
+                for (row, &s) in flat.chunks_exact(k.max(1)).zip(&cls) {
+                    acc[s * k + argmax_scan(row).0] += 1;
+                }
+                None
+            });
         },
         |(mut a, ba), (b, bb)| {
             for (x, y) in a.iter_mut().zip(b) {

@@ -2,7 +2,12 @@
 //! hands every kernel a row as `&[f64]` without copying contiguous float64 input.
 
 use half::f16;
-use ndarray::ArrayView2;
+use ndarray::{ArrayView1, ArrayView2};
+use std::ops::Range;
+
+/// Target size of one sub-block of rows (fits L1/L2), so a kernel's several sweeps over a
+/// sub-block (range check, row sums, per-row work) read main memory once.
+const BLOCK_BYTES: usize = 32 * 1024;
 
 /// A probability element; converted to f64 before any arithmetic.
 pub trait Prob: Copy + Send + Sync + 'static {
@@ -121,6 +126,46 @@ impl<'a, T: Prob> Rows<'a, T> {
         buf
     }
 
+    /// Rows per sub-block of `for_blocks` (a multiple of 4, at least 4).
+    #[inline]
+    pub fn block_rows(&self) -> usize {
+        let row_bytes = (self.k * std::mem::size_of::<T>()).max(1);
+        ((BLOCK_BYTES / row_bytes) & !3).clamp(4, 4096)
+    }
+
+    /// Visit `range` in consecutive sub-blocks: `f(first_row, end_row, flat)` where `flat` holds
+    /// the rows `first_row..end_row` one after the other (borrowed when the input is
+    /// C-contiguous, else gathered). Stops at, and returns, the first `Some` that `f` returns.
+    #[inline]
+    pub fn for_blocks(
+        &self,
+        range: Range<usize>,
+        mut f: impl FnMut(usize, usize, &[T]) -> Option<usize>,
+    ) -> Option<usize> {
+        let step = self.block_rows();
+        let k = self.k;
+        let mut gather: Vec<T> = Vec::new();
+        let mut s = range.start;
+        while s < range.end {
+            let e = (s + step).min(range.end);
+            let flat: &[T] = match self.contiguous {
+                Some(all) => &all[s * k..e * k],
+                None => {
+                    gather.clear();
+                    for r in s..e {
+                        gather.extend(self.view.row(r).iter().copied());
+                    }
+                    &gather
+                }
+            };
+            if let Some(bad) = f(s, e, flat) {
+                return Some(bad);
+            }
+            s = e;
+        }
+        None
+    }
+
     /// The single element (i, j) as f64.
     #[inline(always)]
     pub fn get(&self, i: usize, j: usize) -> f64 {
@@ -128,5 +173,31 @@ impl<'a, T: Prob> Rows<'a, T> {
             Some(all) => all[i * self.k + j].to_f64(),
             None => self.view[[i, j]].to_f64(),
         }
+    }
+}
+
+/// Row as f64 values: the row itself for f64 input, else converted into `buf` (length K).
+#[inline(always)]
+pub fn row_f64<'b, T: Prob>(row: &'b [T], buf: &'b mut [f64]) -> &'b [f64] {
+    if let Some(r) = T::as_f64_slice(row) {
+        return r;
+    }
+    for (b, &v) in buf.iter_mut().zip(row) {
+        *b = v.to_f64();
+    }
+    buf
+}
+
+/// Classes of the labels `range` into `out` (replacing its contents).
+#[inline]
+pub fn classes_into<L: Label>(
+    labels: ArrayView1<'_, L>,
+    range: Range<usize>,
+    out: &mut Vec<usize>,
+) {
+    out.clear();
+    match labels.as_slice() {
+        Some(all) => out.extend(all[range].iter().map(|l| l.class())),
+        None => out.extend(range.map(|i| labels[i].class())),
     }
 }

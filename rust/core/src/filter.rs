@@ -5,7 +5,7 @@
 //! (given, true) cell for prune_by_noise_rate) instead of sorting every class.
 
 use crate::count::{self, boosted_argmax, Argsort};
-use crate::data::{Label, Prob, Rows};
+use crate::data::{classes_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::parallel;
 use crate::rank::{Method, Scorer};
@@ -388,7 +388,16 @@ pub fn label_issues<T: Prob, L: Label>(
         FilterBy::PredictedNeqGiven => {
             // Needs no thresholds: validate in the same single pass that flags.
             let mask = per_row_mask(&rows, labels, par, Some(tol), |row, s| {
-                count::argmax(row) != s && boosted_argmax(row, s) != s
+                let (arg, best) = count::argmax_scan(row);
+                // argmax != s and the 1e-6-boosted argmax != s.
+                arg != s
+                    && !(count::RowScan {
+                        n_conf: 0,
+                        last_conf: 0,
+                        arg,
+                        best,
+                    })
+                    .vetoed(s, row[s].to_f64())
             })?;
             Ok(Issues {
                 mask,
@@ -402,8 +411,8 @@ pub fn label_issues<T: Prob, L: Label>(
                 .collect();
             // Rows were validated by the thresholds pass.
             let mask = per_row_mask(&rows, labels, par, None, |row, s| {
-                let v = count::row_verdict(row, s, &cut);
-                matches!(v.guess, Some(g) if g != s) && !v.vetoed
+                let scan = count::scan_row(row, &cut);
+                matches!(scan.guess(), Some(g) if g != s) && !scan.vetoed(s, row[s].to_f64())
             })?;
             Ok(Issues {
                 mask,
@@ -425,15 +434,26 @@ pub fn label_issues<T: Prob, L: Label>(
                 |acc: &mut Smallest, range| {
                     let mut buf = vec![0.0; k];
                     let mut adj = vec![0.0; k];
-                    for i in range {
-                        let row = rows.row(i, &mut buf);
-                        acc.offer(scorer.score(row, labels[i].class(), &mut adj), i);
-                    }
+                    let mut cls = Vec::new();
+                    rows.for_blocks(range, |start, end, flat| {
+                        classes_into(labels, start..end, &mut cls);
+                        for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(&cls).zip(start..) {
+                            let key = match method {
+                                Method::SelfConfidence => row[s].to_f64(),
+                                _ => scorer.score(row_f64(row, &mut buf), s, &mut adj),
+                            };
+                            if key <= acc.bound_key() {
+                                acc.offer(key, i);
+                            }
+                        }
+                        None
+                    });
                 },
                 Smallest::merge,
             );
             let mut mask = vec![false; n];
-            for i in sel.finish() {
+            // The mask needs the selected set, not its order.
+            for i in sel.finish_unordered() {
                 mask[i] = true;
             }
             Ok(Issues {
@@ -453,20 +473,25 @@ fn per_row_mask<T: Prob, L: Label>(
     labels: ArrayView1<'_, L>,
     par: bool,
     tol: Option<f64>,
-    flag: impl Fn(&[f64], usize) -> bool + Sync + Send,
+    flag: impl Fn(&[T], usize) -> bool + Sync + Send,
 ) -> Result<Vec<bool>> {
     let k = rows.k();
     let mut mask = vec![false; rows.n()];
     let bad = crate::rank::fill_chunks(&mut mask, par, |start, chunk| {
-        let mut buf = vec![0.0; k];
-        for (m, i) in chunk.iter_mut().zip(start..) {
-            let row = rows.row(i, &mut buf);
-            if tol.is_some_and(|t| !crate::validate::row_ok(row, t)) {
-                return Some(i);
+        let mut cls = Vec::new();
+        rows.for_blocks(start..start + chunk.len(), |s, e, flat| {
+            if let Some(t) = tol {
+                if let Some(b) = crate::validate::block_first_bad(flat, s, e, k, t) {
+                    return Some(b);
+                }
             }
-            *m = flag(row, labels[i].class());
-        }
-        None
+            classes_into(labels, s..e, &mut cls);
+            let out = &mut chunk[s - start..e - start];
+            for ((m, row), &c) in out.iter_mut().zip(flat.chunks_exact(k.max(1))).zip(&cls) {
+                *m = flag(row, c);
+            }
+            None
+        })
     });
     if let Some(t) = tol {
         crate::validate::report_bad_row(rows, bad, t)?;
@@ -573,6 +598,6 @@ pub fn predicted_neq_given<T: Prob, L: Label>(
     let rows = Rows::new(pred_probs);
     let par = parallel::worth_parallel(rows.n() * rows.k());
     per_row_mask(&rows, labels, par, Some(tol), |row, s| {
-        count::argmax(row) != s
+        count::argmax_scan(row).0 != s
     })
 }

@@ -55,6 +55,16 @@ pub fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
     pool.install(f)
 }
 
+/// `install` for a call over `elements` matrix entries: below `SERIAL_ELEMENTS` the kernels
+/// run serially anyway, so run on the calling thread and skip the hop to the pool.
+pub fn install_sized<R: Send>(threads: usize, elements: usize, f: impl FnOnce() -> R + Send) -> R {
+    if elements < SERIAL_ELEMENTS {
+        f()
+    } else {
+        install(threads, f)
+    }
+}
+
 /// Map `map` over fixed row chunks of `0..n` and merge with `merge`, in parallel when `parallel`.
 /// `merge` must be associative and commutative in effect (exact reductions only).
 pub fn map_reduce<A, M, R>(
@@ -78,11 +88,14 @@ where
         }
         return acc;
     }
-    // One contiguous range per thread: fewer accumulators to merge, and selectors see more rows.
-    let per_thread = chunks.div_ceil(rayon::current_num_threads());
+    // One contiguous range per thread: few accumulators (selectors hold up to 2x their quota, so
+    // memory grows with their number) that each see many rows. Rounded down: rayon only splits
+    // a range whose halves both reach the minimum length (with `div_ceil` an odd chunk count was
+    // never split and the whole call ran on one thread).
+    let min_len = (chunks / rayon::current_num_threads()).max(1);
     (0..chunks)
         .into_par_iter()
-        .with_min_len(per_thread)
+        .with_min_len(min_len)
         .fold(&init, |mut acc, c| {
             map(&mut acc, range(c));
             acc

@@ -1,11 +1,11 @@
 //! Per-example label quality scores and the ordering of label issues (cleanlab 2.9 `rank`).
 
-use crate::data::{Label, Prob, Rows};
+use crate::data::{classes_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::latent::{np_sum, np_sum_map};
 use crate::parallel;
 use crate::select::Smallest;
-use crate::validate::{report_bad_row, row_ok};
+use crate::validate::{block_first_bad, report_bad_row};
 use ndarray::{ArrayView1, ArrayView2};
 
 /// Which score (cleanlab `method` / `rank_by`).
@@ -110,17 +110,27 @@ pub fn label_quality_scores<T: Prob, L: Label>(
     let n = rows.n();
     let mut out = vec![0.0; n];
     let par = parallel::worth_parallel(n * k);
+    // Self-confidence without adjustment reads one value per row: no row conversion.
+    let direct = method == Method::SelfConfidence && thresholds.is_none();
     let bad = fill_chunks(&mut out, par, |start, chunk| {
         let mut buf = vec![0.0; k];
         let mut adj = vec![0.0; k];
-        for (o, i) in chunk.iter_mut().zip(start..) {
-            let row = rows.row(i, &mut buf);
-            if !row_ok(row, tol) {
-                return Some(i);
+        let mut cls = Vec::new();
+        rows.for_blocks(start..start + chunk.len(), |s, e, flat| {
+            if let Some(b) = block_first_bad(flat, s, e, k, tol) {
+                return Some(b);
             }
-            *o = scorer.score(row, labels[i].class(), &mut adj);
-        }
-        None
+            classes_into(labels, s..e, &mut cls);
+            let out = &mut chunk[s - start..e - start];
+            for ((o, row), &c) in out.iter_mut().zip(flat.chunks_exact(k.max(1))).zip(&cls) {
+                *o = if direct {
+                    row[c].to_f64()
+                } else {
+                    scorer.score(row_f64(row, &mut buf), c, &mut adj)
+                };
+            }
+            None
+        })
     });
     report_bad_row(&rows, bad, tol)?;
     Ok(out)

@@ -1,26 +1,39 @@
 //! Streaming selection of the `k` first entries in the order (key ascending, row index ascending).
 //!
 //! Used for every "flag the num rows with the largest margin / smallest probability / lowest
-//! score" rule: no full sort, memory bounded by 2k entries, mergeable across threads and chunks
+//! score" rule: no full sort, memory bounded by 1.5k entries, mergeable across threads and chunks
 //! with a result that is the same however the rows were split.
 
-use std::cmp::Ordering;
+/// `(key, index)` as one integer with the same order as (key ascending, then index): the key's
+/// bits mapped monotonically (negative keys flipped, positive keys offset), -0.0 folded into 0.0
+/// as numpy's sort treats them equal. Keys are NaN-free (validated rows). Integer compares make
+/// the offers' bound test, the partial selections and the final sort cheap.
+#[inline(always)]
+fn encode(key: f64, index: usize) -> u128 {
+    let key = if key == 0.0 { 0.0f64 } else { key };
+    let b = key.to_bits();
+    let m = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+    (u128::from(m) << 64) | index as u128
+}
 
 #[inline(always)]
-fn before(a: (f64, usize), b: (f64, usize)) -> Ordering {
-    // Keys are NaN-free (validated); -0.0 and 0.0 compare equal, as in numpy's sort.
-    a.0.partial_cmp(&b.0)
-        .unwrap_or(Ordering::Equal)
-        .then(a.1.cmp(&b.1))
+fn decode_key(e: u128) -> f64 {
+    let m = (e >> 64) as u64;
+    f64::from_bits(if m >> 63 == 1 { m & !(1 << 63) } else { !m })
+}
+
+#[inline(always)]
+fn decode_index(e: u128) -> usize {
+    e as u64 as usize
 }
 
 /// Keeps the `k` smallest `(key, index)` pairs offered so far.
 #[derive(Clone, Debug)]
 pub struct Smallest {
     k: usize,
-    buf: Vec<(f64, usize)>,
+    buf: Vec<u128>,
     /// Largest kept pair once the buffer has been compacted: anything after it can be skipped.
-    bound: Option<(f64, usize)>,
+    bound: Option<u128>,
 }
 
 impl Smallest {
@@ -37,49 +50,72 @@ impl Smallest {
         if self.k == 0 {
             return;
         }
+        self.push(encode(key, index));
+    }
+
+    #[inline(always)]
+    fn push(&mut self, e: u128) {
         if let Some(b) = self.bound {
-            if before((key, index), b) != Ordering::Less {
+            if e >= b {
                 return;
             }
         }
-        self.buf.push((key, index));
+        self.buf.push(e);
         if self.bound.is_none() && self.buf.len() == self.k {
             // The first k entries all stay; their maximum already bounds what can still enter.
-            self.bound = self.buf.iter().copied().max_by(|&a, &b| before(a, b));
-        } else if self.buf.len() >= 2 * self.k + 64 {
+            self.bound = self.buf.iter().copied().max();
+        } else if self.buf.len() >= self.k + self.k / 2 + 64 {
             self.compact();
         }
     }
 
     fn compact(&mut self) {
         if self.buf.len() > self.k {
-            self.buf
-                .select_nth_unstable_by(self.k - 1, |&a, &b| before(a, b));
+            self.buf.select_nth_unstable(self.k - 1);
             self.buf.truncate(self.k);
-            self.bound = self.buf.iter().copied().max_by(|&a, &b| before(a, b));
+            self.bound = self.buf.iter().copied().max();
         }
     }
 
     /// Keys above this can never be selected (`+inf` until the buffer first fills).
     #[inline(always)]
     pub fn bound_key(&self) -> f64 {
-        self.bound.map_or(f64::INFINITY, |b| b.0)
+        self.bound.map_or(f64::INFINITY, decode_key)
     }
 
-    /// Fold another selector's candidates into this one.
-    pub fn merge(mut self, other: Smallest) -> Smallest {
-        for (key, index) in other.buf {
-            self.offer(key, index);
+    /// Fold another selector's candidates into this one: both are first cut to their `k` best,
+    /// then the other's survivors that can beat this bound are appended (into capacity the
+    /// buffer already has, so no more memory than offering them one by one) and the result
+    /// compacted once.
+    pub fn merge(mut self, mut other: Smallest) -> Smallest {
+        if self.k == 0 {
+            return self;
+        }
+        self.compact();
+        other.compact();
+        let bound = self.bound.unwrap_or(u128::MAX);
+        self.buf
+            .extend(other.buf.into_iter().filter(|&e| e < bound));
+        if self.buf.len() > self.k {
+            self.compact();
+        } else if self.buf.len() == self.k {
+            self.bound = self.buf.iter().copied().max();
         }
         self
+    }
+
+    /// The selected row indices in no particular order (the same set as `finish`, without its sort).
+    pub fn finish_unordered(mut self) -> Vec<usize> {
+        self.compact();
+        self.buf.into_iter().map(decode_index).collect()
     }
 
     /// The selected row indices in order (key, then index).
     pub fn finish(mut self) -> Vec<usize> {
         self.compact();
-        self.buf.sort_unstable_by(|&a, &b| before(a, b));
+        self.buf.sort_unstable();
         self.buf.truncate(self.k);
-        self.buf.into_iter().map(|(_, i)| i).collect()
+        self.buf.into_iter().map(decode_index).collect()
     }
 
     /// The pairs held so far (any order, possibly more than `k`): offering them to a fresh
@@ -92,6 +128,30 @@ impl Smallest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoding_keeps_the_order_of_keys() {
+        let keys = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -1e-300,
+            -0.0,
+            0.0,
+            1e-300,
+            0.5,
+            1.0,
+            f64::INFINITY,
+        ];
+        for (i, &a) in keys.iter().enumerate() {
+            assert_eq!(decode_key(encode(a, 3)), if a == 0.0 { 0.0 } else { a });
+            for &b in &keys[i..] {
+                let same = a == b;
+                assert!(encode(a, 1) < encode(b, 2), "{a} {b}");
+                assert_eq!(encode(a, 2) < encode(b, 1), !same, "{a} {b}");
+            }
+        }
+    }
 
     #[test]
     fn ties_go_to_the_lower_index_and_splitting_does_not_matter() {

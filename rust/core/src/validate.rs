@@ -26,6 +26,105 @@ pub fn row_ok(row: &[f64], tol: f64) -> bool {
     sum.is_finite() && lo >= 0.0 && hi <= 1.0 + ABOVE_ONE_TOL && (sum - 1.0).abs() <= tol
 }
 
+/// Smallest and largest non-NaN value of a flat block, converted to f64 (8 independent lanes so
+/// the loop vectorises; min and max are exact in any order).
+#[inline]
+pub fn block_range<T: Prob>(flat: &[T]) -> (f64, f64) {
+    const L: usize = 8;
+    let mut lo = [f64::INFINITY; L];
+    let mut hi = [f64::NEG_INFINITY; L];
+    let chunks = flat.chunks_exact(L);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for l in 0..L {
+            let v = ch[l].to_f64();
+            lo[l] = if v < lo[l] { v } else { lo[l] };
+            hi[l] = if v > hi[l] { v } else { hi[l] };
+        }
+    }
+    for (l, &x) in rest.iter().enumerate() {
+        let v = x.to_f64();
+        lo[l] = if v < lo[l] { v } else { lo[l] };
+        hi[l] = if v > hi[l] { v } else { hi[l] };
+    }
+    let lo = lo
+        .iter()
+        .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
+    let hi = hi
+        .iter()
+        .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    (lo, hi)
+}
+
+/// Sums of 4 consecutive rows of length `k` (`quad.len() == 4 * k`), each added left to right
+/// from 0.0 exactly as `row_ok` does; the 4 independent chains overlap in the pipeline.
+#[inline(always)]
+fn quad_sums<T: Prob>(quad: &[T], k: usize) -> [f64; 4] {
+    let (r0, rest) = quad.split_at(k);
+    let (r1, rest) = rest.split_at(k);
+    let (r2, r3) = rest.split_at(k);
+    let mut s = [0.0f64; 4];
+    for (((a, b), c), d) in r0.iter().zip(r1).zip(r2).zip(r3) {
+        s[0] += a.to_f64();
+        s[1] += b.to_f64();
+        s[2] += c.to_f64();
+        s[3] += d.to_f64();
+    }
+    s
+}
+
+#[inline(always)]
+fn sum_ok(sum: f64, tol: f64) -> bool {
+    sum.is_finite() && (sum - 1.0).abs() <= tol
+}
+
+/// First row of a flat block of rows `start..end` (length `k` each) that fails `row_ok`.
+///
+/// Same verdict as `row_ok` on every row: when the whole block lies in [0, 1 + 1e-6] every row
+/// does, and a row then passes iff its left-to-right sum is finite and within `tol` of 1
+/// (NaN makes that sum NaN); otherwise the block is re-checked row by row with `row_ok`.
+#[inline]
+pub fn block_first_bad<T: Prob>(
+    flat: &[T],
+    start: usize,
+    end: usize,
+    k: usize,
+    tol: f64,
+) -> Option<usize> {
+    let (lo, hi) = block_range(flat);
+    if k == 0 || !(lo >= 0.0 && hi <= 1.0 + ABOVE_ONE_TOL) {
+        let mut buf = vec![0.0; k];
+        return (start..end).find(|&i| {
+            let r = i - start;
+            !row_ok(
+                crate::data::row_f64(&flat[r * k..(r + 1) * k], &mut buf),
+                tol,
+            )
+        });
+    }
+    let quads = flat.chunks_exact(4 * k);
+    let rest = quads.remainder();
+    let mut i = start;
+    for quad in quads {
+        let s = quad_sums(quad, k);
+        if !(sum_ok(s[0], tol) && sum_ok(s[1], tol) && sum_ok(s[2], tol) && sum_ok(s[3], tol)) {
+            return (0..4).find(|&l| !sum_ok(s[l], tol)).map(|l| i + l);
+        }
+        i += 4;
+    }
+    for row in rest.chunks_exact(k) {
+        let mut sum = 0.0;
+        for &v in row {
+            sum += v.to_f64();
+        }
+        if !sum_ok(sum, tol) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The error for a row that failed `row_ok`, naming the first problem in a fixed order.
 pub fn row_error(i: usize, row: &[f64], tol: f64) -> Error {
     if let Some(j) = row.iter().position(|v| !v.is_finite()) {
@@ -88,13 +187,8 @@ pub fn check_pred_probs<T: Prob>(pred_probs: ArrayView2<'_, T>, tol: f64) -> Res
             if acc.is_some() {
                 return;
             }
-            let mut buf = vec![0.0; rows.k()];
-            for i in range {
-                if !row_ok(rows.row(i, &mut buf), tol) {
-                    *acc = Some(i);
-                    return;
-                }
-            }
+            let k = rows.k();
+            *acc = rows.for_blocks(range, |s, e, flat| block_first_bad(flat, s, e, k, tol));
         },
         first_bad,
     );

@@ -18,8 +18,12 @@ pub fn confident_thresholds<'py>(
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let t = threads(n_jobs);
     let out = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-        py.detach(|| parallel::install(t, || count::confident_thresholds(l, p, row_sum_tol)))
-            .map_err(to_py)
+        py.detach(|| {
+            parallel::install_sized(t, p.len(), || {
+                count::confident_thresholds(l, p, row_sum_tol)
+            })
+        })
+        .map_err(to_py)
     }))?;
     Ok(out.into_pyarray(py))
 }
@@ -41,7 +45,7 @@ pub fn confident_joint<'py>(
     let th: Option<Vec<f64>> = thresholds.map(|a| a.as_array().to_vec());
     let (cj, idx) = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
         py.detach(|| {
-            parallel::install(t, || {
+            parallel::install_sized(t, p.len(), || {
                 count::confident_joint(
                     l,
                     p,
@@ -62,6 +66,29 @@ pub fn confident_joint<'py>(
             .into_pyarray(py)
     });
     Ok((cj.into_pyarray(py), idx))
+}
+
+/// The calibrated (or raw) confident joint and the `off_diagonal` issue count, in two passes.
+#[pyfunction]
+#[pyo3(signature = (labels, pred_probs, calibrate, row_sum_tol, n_jobs=None))]
+pub fn confident_joint_and_issues<'py>(
+    py: Python<'py>,
+    labels: &Bound<'py, PyAny>,
+    pred_probs: &Bound<'py, PyAny>,
+    calibrate: bool,
+    row_sum_tol: f64,
+    n_jobs: Option<usize>,
+) -> PyResult<(Bound<'py, PyArray2<i64>>, u64)> {
+    let t = threads(n_jobs);
+    let (cj, issues) = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
+        py.detach(|| {
+            parallel::install_sized(t, p.len(), || {
+                count::confident_joint_and_issues(l, p, calibrate, row_sum_tol, &NumpyArgsort)
+            })
+        })
+        .map_err(to_py)
+    }))?;
+    Ok((cj.into_pyarray(py), issues))
 }
 
 #[pyfunction]
@@ -90,8 +117,10 @@ pub fn argmax_confusion<'py>(
 ) -> PyResult<Bound<'py, PyArray2<i64>>> {
     let t = threads(n_jobs);
     let out = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-        py.detach(|| parallel::install(t, || count::argmax_confusion(l, p, row_sum_tol)))
-            .map_err(to_py)
+        py.detach(|| {
+            parallel::install_sized(t, p.len(), || count::argmax_confusion(l, p, row_sum_tol))
+        })
+        .map_err(to_py)
     }))?;
     Ok(out.into_pyarray(py))
 }

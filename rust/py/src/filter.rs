@@ -35,7 +35,7 @@ pub fn label_issues<'py>(
     };
     let issues = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
         py.detach(|| {
-            parallel::install(t, || {
+            parallel::install_sized(t, p.len(), || {
                 filter::label_issues(l, p, &opts, row_sum_tol, &NumpyArgsort)
             })
         })
@@ -55,8 +55,12 @@ pub fn predicted_neq_given<'py>(
 ) -> PyResult<Bound<'py, PyArray1<bool>>> {
     let t = threads(n_jobs);
     let cm = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-        py.detach(|| parallel::install(t, || filter::predicted_neq_given(l, p, row_sum_tol)))
-            .map_err(to_py)
+        py.detach(|| {
+            parallel::install_sized(t, p.len(), || {
+                filter::predicted_neq_given(l, p, row_sum_tol)
+            })
+        })
+        .map_err(to_py)
     }))?;
     Ok(cm.into_pyarray(py))
 }

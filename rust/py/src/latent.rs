@@ -102,7 +102,9 @@ pub fn compute_pyx<'py>(
     let t = threads(n_jobs);
     let (nm, inv) = (noise_matrix.as_array(), inverse_noise_matrix.as_array());
     let out = with_probs!(pred_probs, |p| {
-        Ok::<_, PyErr>(py.detach(|| parallel::install(t, || latent::compute_pyx(p, nm, inv))))
+        Ok::<_, PyErr>(
+            py.detach(|| parallel::install_sized(t, p.len(), || latent::compute_pyx(p, nm, inv))),
+        )
     })?;
     Ok(out.into_pyarray(py))
 }

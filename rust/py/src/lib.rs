@@ -26,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate::check_pred_probs, m)?)?;
     m.add_function(wrap_pyfunction!(count::confident_thresholds, m)?)?;
     m.add_function(wrap_pyfunction!(count::confident_joint, m)?)?;
+    m.add_function(wrap_pyfunction!(count::confident_joint_and_issues, m)?)?;
     m.add_function(wrap_pyfunction!(count::calibrate_confident_joint, m)?)?;
     m.add_function(wrap_pyfunction!(count::argmax_confusion, m)?)?;
     m.add_function(wrap_pyfunction!(latent::estimate_latent, m)?)?;

@@ -24,7 +24,7 @@ pub fn label_quality_scores<'py>(
     let th: Option<Vec<f64>> = thresholds.map(|a| a.as_array().to_vec());
     let out = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
         py.detach(|| {
-            parallel::install(t, || {
+            parallel::install_sized(t, p.len(), || {
                 rank::label_quality_scores(l, p, m, th.as_deref(), row_sum_tol)
             })
         })
@@ -52,7 +52,7 @@ pub fn order_label_issues<'py>(
     let mk = mask.as_array();
     let out = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
         py.detach(|| {
-            parallel::install(t, || {
+            parallel::install_sized(t, p.len(), || {
                 rank::order_label_issues(mk, l, p, m, th.as_deref(), row_sum_tol)
             })
         })

@@ -16,7 +16,9 @@ pub fn check_pred_probs(
 ) -> PyResult<()> {
     let t = threads(n_jobs);
     with_probs!(pred_probs, |p| {
-        py.detach(|| parallel::install(t, || validate::check_pred_probs(p, row_sum_tol)))
-            .map_err(to_py)
+        py.detach(|| {
+            parallel::install_sized(t, p.len(), || validate::check_pred_probs(p, row_sum_tol))
+        })
+        .map_err(to_py)
     })
 }

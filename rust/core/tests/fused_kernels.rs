@@ -1,0 +1,116 @@
+//! The fused, lane-parallel row kernels against the plain per-row definitions they replace:
+//! `scan_row` against `row_verdict` + `boosted_argmax`, `argmax_scan` against `argmax`,
+//! `block_first_bad` against `row_ok`, on rows full of ties, signed zeros and edge values.
+
+use labelsieve_core::count::{self, argmax_scan, scan_row, RowScan, CONFIDENCE_SLACK};
+use labelsieve_core::validate::{block_first_bad, row_ok};
+use proptest::prelude::*;
+
+/// Probabilities from a small set (many ties, both zeros, values at the thresholds' cut).
+fn prob() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(0.0),
+        Just(-0.0),
+        Just(1.0),
+        Just(0.5),
+        Just(0.25),
+        Just(0.25 - 1e-6),
+        Just(0.25 + 1e-6),
+        Just(0.5 - 1e-6),
+        Just(0.5 - 5e-7),
+        0.0f64..1.0,
+    ]
+}
+
+fn check_scan(row: &[f64], given: usize, thresholds: &[f64]) {
+    let cut: Vec<f64> = thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect();
+    let v = count::row_verdict(row, given, &cut);
+    let s: RowScan = scan_row(row, &cut);
+    assert_eq!(s.guess(), v.guess, "guess of {row:?} given {given}");
+    assert_eq!(
+        s.vetoed(given, row[given]),
+        count::boosted_argmax(row, given) == given,
+        "veto of {row:?} given {given}"
+    );
+    assert_eq!(s.arg, count::argmax(row));
+    assert_eq!(argmax_scan(row).0, count::argmax(row));
+    let row32: Vec<f32> = row.iter().map(|&x| x as f32).collect();
+    let row32_64: Vec<f64> = row32.iter().map(|&x| f64::from(x)).collect();
+    let s32 = scan_row(&row32, &cut);
+    let v32 = count::row_verdict(&row32_64, given, &cut);
+    assert_eq!(s32.guess(), v32.guess);
+    assert_eq!(
+        s32.vetoed(given, row32_64[given]),
+        count::boosted_argmax(&row32_64, given) == given
+    );
+}
+
+/// Row values for validation: mostly valid rows, with every kind of defect sprinkled in.
+fn cell() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        8 => 0.0f64..0.2,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(f64::NEG_INFINITY),
+        1 => Just(-1e-12),
+        1 => Just(-0.0),
+        1 => Just(1.0 + 1e-6),
+        1 => Just(1.0 + 2e-6),
+        1 => Just(1e308),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn scan_equals_row_verdict(
+        row in prop::collection::vec(prob(), 1..14),
+        given in 0usize..14,
+        thresholds in prop::collection::vec(prop_oneof![Just(0.25), Just(0.5), Just(2.0), 0.0f64..1.0], 14),
+    ) {
+        let given = given % row.len();
+        check_scan(&row, given, &thresholds[..row.len()]);
+    }
+
+    #[test]
+    fn block_validation_equals_row_ok(
+        k in 1usize..12,
+        cells in prop::collection::vec(cell(), 0..200),
+        normalise in prop::collection::vec(any::<bool>(), 40),
+        tol in prop_oneof![Just(1e-4), Just(0.0), Just(1e-15), Just(0.5)],
+    ) {
+        let n = cells.len() / k;
+        let mut flat = cells[..n * k].to_vec();
+        // Make most rows sum to 1 (up to rounding), so the sum test is exercised at its edge.
+        for (r, row) in flat.chunks_exact_mut(k).enumerate() {
+            if normalise[r % normalise.len()] {
+                let s: f64 = row.iter().sum();
+                if s.is_finite() && s > 0.0 {
+                    for v in row.iter_mut() {
+                        *v /= s;
+                    }
+                }
+            }
+        }
+        let oracle = (0..n).find(|&r| !row_ok(&flat[r * k..(r + 1) * k], tol));
+        prop_assert_eq!(block_first_bad(&flat, 7, 7 + n, k, tol), oracle.map(|r| r + 7));
+        let flat32: Vec<f32> = flat.iter().map(|&x| x as f32).collect();
+        let as64: Vec<f64> = flat32.iter().map(|&x| f64::from(x)).collect();
+        let oracle32 = (0..n).find(|&r| !row_ok(&as64[r * k..(r + 1) * k], tol));
+        prop_assert_eq!(block_first_bad(&flat32, 0, n, k, tol), oracle32);
+    }
+}
+
+#[test]
+fn wide_rows_scan_like_row_verdict() {
+    // K = 100 exercises the lane merge with many chunks; ties across lanes pick the first column.
+    let mut row = vec![0.005; 100];
+    row[37] = 0.2;
+    row[70] = 0.2;
+    row[3] = 0.2;
+    let thresholds = vec![0.2; 100];
+    for given in [0, 3, 37, 50, 70, 99] {
+        check_scan(&row, given, &thresholds);
+    }
+}
