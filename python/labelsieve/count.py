@@ -152,6 +152,24 @@ def estimate_joint(
     return cj / np.clip(cj.sum(), 1e-100, None)
 
 
+def check_estimation_method(estimation_method: str, confident_joint: Any) -> None:
+    """Check ``num_label_issues``' method (in memory or on Dask); warn, as cleanlab, when a given
+    ``confident_joint`` will be ignored."""
+    if estimation_method not in _ESTIMATION_METHODS:
+        raise InvalidInputError(
+            f"{estimation_method} is not a valid estimation method! Please choose a valid estimation method: "
+            f"{_ESTIMATION_METHODS}"
+        )
+    if confident_joint is not None and estimation_method != "off_diagonal_custom":
+        warnings.warn(
+            "The supplied `confident_joint` is ignored as `confident_joint` is recomputed internally using the "
+            f"supplied `labels` and `pred_probs`. If you still want to use custom `confident_joint` call function "
+            f"with `estimation_method='off_diagonal_custom'`. (estimation_method={estimation_method!r})",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def num_label_issues(
     labels: Any,
     pred_probs: Any,
@@ -167,19 +185,7 @@ def num_label_issues(
     ``off_diagonal_custom`` does the same from a supplied ``confident_joint``.
     """
     check_no_multi_label(multi_label)
-    if estimation_method not in _ESTIMATION_METHODS:
-        raise InvalidInputError(
-            f"{estimation_method} is not a valid estimation method! Please choose a valid estimation method: "
-            f"{_ESTIMATION_METHODS}"
-        )
-    if confident_joint is not None and estimation_method != "off_diagonal_custom":
-        warnings.warn(
-            "The supplied `confident_joint` is ignored as `confident_joint` is recomputed internally using the "
-            f"supplied `labels` and `pred_probs`. If you still want to use custom `confident_joint` call function "
-            f"with `estimation_method='off_diagonal_custom'`. (estimation_method={estimation_method!r})",
-            UserWarning,
-            stacklevel=2,
-        )
+    check_estimation_method(estimation_method, confident_joint)
     labs, probs = check_inputs(labels, pred_probs, allow_one_class=False)
     n = labs.shape[0]
     if estimation_method == "off_diagonal":

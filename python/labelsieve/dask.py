@@ -53,7 +53,7 @@ from labelsieve._validation import (
     labels_to_array,
     row_sum_tol,
 )
-from labelsieve.count import _ESTIMATION_METHODS, _thresholds_arg
+from labelsieve.count import _thresholds_arg, check_estimation_method
 from labelsieve.exceptions import InvalidDtypeError, InvalidInputError, LabelsError, PredProbsError
 from labelsieve.filter import check_issue_args
 from labelsieve.rank import _check_rank_by, rank_adjusts
@@ -385,22 +385,8 @@ def num_label_issues(
     n_jobs: int | None = 1,
 ) -> np.int64:
     """``count.num_label_issues`` on dask arrays (two passes; one for ``off_diagonal_custom``)."""
-    import warnings
-
     check_no_multi_label(multi_label)
-    if estimation_method not in _ESTIMATION_METHODS:
-        raise InvalidInputError(
-            f"{estimation_method} is not a valid estimation method! Please choose a valid estimation method: "
-            f"{_ESTIMATION_METHODS}"
-        )
-    if confident_joint is not None and estimation_method != "off_diagonal_custom":
-        warnings.warn(
-            "The supplied `confident_joint` is ignored as `confident_joint` is recomputed internally using the "
-            f"supplied `labels` and `pred_probs`. If you still want to use custom `confident_joint` call function "
-            f"with `estimation_method='off_diagonal_custom'`. (estimation_method={estimation_method!r})",
-            UserWarning,
-            stacklevel=2,
-        )
+    check_estimation_method(estimation_method, confident_joint)
     threads = check_n_jobs(n_jobs)
     source, _ = _source(labels, pred_probs)
     if estimation_method == "off_diagonal_custom" and confident_joint is None:

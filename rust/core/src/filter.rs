@@ -336,7 +336,7 @@ impl PruneState {
         let mut by_class: Vec<usize> = self
             .class_sel
             .into_iter()
-            .flat_map(Smallest::finish)
+            .flat_map(Smallest::finish_unordered)
             .collect();
         by_class.sort_unstable();
         // A row can be among the top of several cells of its class.
@@ -344,7 +344,7 @@ impl PruneState {
             .cell_sel
             .into_iter()
             .flatten()
-            .flat_map(Smallest::finish)
+            .flat_map(Smallest::finish_unordered)
             .collect();
         by_rate.sort_unstable();
         by_rate.dedup();

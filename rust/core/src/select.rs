@@ -121,7 +121,7 @@ impl Smallest {
     /// The pairs held so far (any order, possibly more than `k`): offering them to a fresh
     /// selector of the same `k` restores the selection, which is how selectors are serialised.
     pub fn candidates(&self) -> impl Iterator<Item = (f64, usize)> + '_ {
-        self.buf.iter().copied()
+        self.buf.iter().map(|&e| (decode_key(e), decode_index(e)))
     }
 }
 

@@ -66,8 +66,10 @@ impl ThresholdAccumulator {
         let t = threads(n_jobs);
         let inner = &mut self.inner;
         with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-            py.detach(|| parallel::install(t, || inner.update(l, p, offset, row_sum_tol)))
-                .map_err(to_py)
+            py.detach(|| {
+                parallel::install_sized(t, p.len(), || inner.update(l, p, offset, row_sum_tol))
+            })
+            .map_err(to_py)
         }))
     }
 
@@ -137,7 +139,7 @@ impl JointAccumulator {
         let t = threads(n_jobs);
         let inner = &mut self.inner;
         let flags = with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-            py.detach(|| parallel::install(t, || inner.update(l, p, return_flags)))
+            py.detach(|| parallel::install_sized(t, p.len(), || inner.update(l, p, return_flags)))
                 .map_err(to_py)
         }))?;
         Ok(flags.map(|f| f.into_pyarray(py)))
@@ -213,7 +215,7 @@ impl ScoreSelector {
         let t = threads(n_jobs);
         let inner = &mut self.inner;
         with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-            py.detach(|| parallel::install(t, || inner.update(l, p, offset)))
+            py.detach(|| parallel::install_sized(t, p.len(), || inner.update(l, p, offset)))
                 .map_err(to_py)
         }))
     }
@@ -292,7 +294,7 @@ impl PruneSelector {
         let t = threads(n_jobs);
         let inner = &mut self.inner;
         with_probs!(pred_probs, |p| with_labels!(labels, |l| {
-            py.detach(|| parallel::install(t, || inner.update(l, p, offset)))
+            py.detach(|| parallel::install_sized(t, p.len(), || inner.update(l, p, offset)))
                 .map_err(to_py)
         }))
     }
