@@ -176,15 +176,22 @@ def test_joint_and_num_examples_health_summary(data):
 def test_health_summary_computes_confident_joint_once(monkeypatch):
     labels, pred_probs = _load("digits")
     calls = []
-    original = count.compute_confident_joint
+    joint_and_count = count._joint_and_issue_count
+    compute = count.compute_confident_joint
 
     def counting(*args, **kwargs):
-        calls.append(kwargs.get("return_indices_of_off_diagonals", False))
-        return original(*args, **kwargs)
+        calls.append("joint and issue count")
+        return joint_and_count(*args, **kwargs)
 
-    monkeypatch.setattr(count, "compute_confident_joint", counting)
+    def computing(*args, **kwargs):
+        calls.append("compute_confident_joint")
+        return compute(*args, **kwargs)
+
+    # One pass yields both the confident joint and the issue count.
+    monkeypatch.setattr(count, "_joint_and_issue_count", counting)
+    monkeypatch.setattr(count, "compute_confident_joint", computing)
     summary, _ = _run(dataset.health_summary, labels, pred_probs)
-    assert calls == [True]
+    assert calls == ["joint and issue count"]
     assert summary["overall_label_health_score"] == 1 - count.num_label_issues(labels, pred_probs) / len(
         labels
     )
