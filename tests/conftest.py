@@ -122,6 +122,23 @@ def get_reference_dataset(name: str) -> RefDataset:
     raise AssertionError  # unreachable
 
 
+def make_data(n: int, k: int, seed: int, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy labels (15% flipped) and peaked, softmax-like pred_probs; seeded, any float dtype."""
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, k, n)
+    logits = rng.normal(0, 1, (n, k))
+    logits[np.arange(n), true] += rng.uniform(0.5, 4, n)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    labels = true.copy()
+    flip = rng.random(n) < 0.15
+    labels[flip] = rng.integers(0, k, flip.sum())
+    probs = probs.astype(dtype)
+    if dtype != np.float64:
+        probs /= probs.sum(axis=1, keepdims=True, dtype=dtype)
+    return labels, probs
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run the test under each kernel set (``labelsieve.backend(name)``)."""

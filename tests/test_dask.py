@@ -15,6 +15,7 @@ da = pytest.importorskip("dask.array", reason="labelsieve.dask tests need dask[a
 import dask  # noqa: E402
 
 import labelsieve.dask as lsd  # noqa: E402
+from conftest import make_data  # noqa: E402
 from labelsieve import count, dataset, filter, rank  # noqa: E402
 from labelsieve.exceptions import (  # noqa: E402
     InvalidDtypeError,
@@ -25,23 +26,6 @@ from labelsieve.exceptions import (  # noqa: E402
 
 UNEVEN = (37, 1000, 5, 1, 957)  # 2000 rows; tiny and one-row chunks cross every boundary case
 FILTERS = list(filter.FILTER_BY)
-
-
-def make_data(n: int, k: int, seed: int, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
-    """Noisy labels and peaked, softmax-like pred_probs."""
-    rng = np.random.default_rng(seed)
-    true = rng.integers(0, k, n)
-    logits = rng.normal(0, 1, (n, k))
-    logits[np.arange(n), true] += rng.uniform(0.5, 4, n)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
-    labels = true.copy()
-    flip = rng.random(n) < 0.15
-    labels[flip] = rng.integers(0, k, flip.sum())
-    probs = probs.astype(dtype)
-    if dtype != np.float64:
-        probs /= probs.sum(axis=1, keepdims=True, dtype=dtype)
-    return labels, probs
 
 
 def as_dask(labels: np.ndarray, probs: np.ndarray, rows: tuple[int, ...] = UNEVEN) -> tuple:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import get_reference_dataset, reference_dataset_names
+from conftest import get_reference_dataset, make_data, reference_dataset_names
 from labelsieve import count, filter, rank
 from labelsieve.exceptions import InvalidInputError, LabelsError, PredProbsError
 from labelsieve.experimental.label_issues_batched import (
@@ -15,24 +15,6 @@ from labelsieve.experimental.label_issues_batched import (
     find_label_issues_batched,
     split_arr,
 )
-
-
-def make_data(n: int, k: int, seed: int, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
-    """Noisy labels and peaked, softmax-like pred_probs with some classes confused."""
-    rng = np.random.default_rng(seed)
-    true = rng.integers(0, k, n)
-    logits = rng.normal(0, 1, (n, k))
-    logits[np.arange(n), true] += rng.uniform(0.5, 4, n)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
-    labels = true.copy()
-    flip = rng.random(n) < 0.15
-    labels[flip] = rng.integers(0, k, flip.sum())
-    probs = probs.astype(dtype)
-    if dtype != np.float64:
-        probs /= probs.sum(axis=1, keepdims=True, dtype=dtype)
-    return labels, probs
-
 
 FILTERS = list(filter.FILTER_BY)
 
