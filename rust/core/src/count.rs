@@ -106,10 +106,7 @@ pub fn threshold_sums<T: Prob, L: Label>(
                     return Some(b);
                 }
                 classes_into(labels, start..end, &mut cls);
-                for (row, &c) in flat.chunks_exact(k.max(1)).zip(&cls) {
-                    acc.sums[c] += fixed87(row[c].to_f64());
-                    acc.counts[c] += 1;
-                }
+                crate::by_width!(k, add_given, [T], (flat, &cls, k, acc));
                 None
             });
         },
@@ -117,6 +114,21 @@ pub fn threshold_sums<T: Prob, L: Label>(
     );
     report_bad_row(&rows, bad, tol)?;
     Ok(sums)
+}
+
+/// Add each row's given-label value to its class's exact sum (width `K`, see `data::width`).
+#[inline]
+fn add_given<T: Prob, const K: usize>(
+    flat: &[T],
+    cls: &[usize],
+    k: usize,
+    acc: &mut ThresholdSums,
+) {
+    let k = crate::data::width::<K>(k);
+    for (row, &c) in flat.chunks_exact(k.max(1)).zip(cls) {
+        acc.sums[c] += fixed87(row[c].to_f64());
+        acc.counts[c] += 1;
+    }
 }
 
 /// Per-class confident thresholds (cleanlab `get_confident_thresholds`).
@@ -264,8 +276,9 @@ pub fn row_max<T: Prob>(row: &[T]) -> f64 {
 /// (branch-free), so the first maximum and the last confident class are bit scans.
 #[inline(always)]
 pub fn scan_row<T: Prob>(row: &[T], cut: &[f64]) -> RowScan {
-    let k = row.len().min(cut.len());
-    let (row, cut) = (&row[..k], &cut[..k]);
+    // Rows and cuts have the same length (K); slicing the cuts to the row keeps that length a
+    // compile-time constant in kernels built for one width.
+    let cut = &cut[..row.len()];
     let best = row_max(row);
     let mut n_conf = 0u32;
     let mut last_conf = 0usize;
@@ -326,6 +339,15 @@ pub struct JointPass {
     pub off_diagonal: Vec<usize>,
     /// Off-diagonal rows that survive the argmax veto (cleanlab's `off_diagonal` issue count).
     pub issues: u64,
+    /// With a `Collect`: every row whose key is at or below its cap, as an ordered
+    /// (key, index) integer (`select::encode`), in no particular order.
+    pub collected: Vec<u128>,
+}
+
+/// What `joint_pass_collecting` gathers besides the joint: rows whose score is at or below `cap`.
+pub struct Collect<'a> {
+    pub scorer: &'a crate::rank::Scorer,
+    pub cap: f64,
 }
 
 /// Pass 2: count the confident joint; optionally collect the off-diagonal indices.
@@ -335,6 +357,18 @@ pub fn joint_pass<T: Prob, L: Label>(
     thresholds: &[f64],
     want_indices: bool,
 ) -> JointPass {
+    joint_pass_collecting(labels, pred_probs, thresholds, want_indices, None)
+}
+
+/// `joint_pass` that also gathers the rows a `Collect` asks for (the low_* rules select among
+/// them once the pass has counted how many to flag).
+pub fn joint_pass_collecting<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    thresholds: &[f64],
+    want_indices: bool,
+    collect: Option<&Collect<'_>>,
+) -> JointPass {
     let rows = Rows::new(pred_probs);
     let k = rows.k();
     let cut: Vec<f64> = thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect();
@@ -343,6 +377,7 @@ pub fn joint_pass<T: Prob, L: Label>(
         counts: vec![0; k * k],
         off_diagonal: Vec::new(),
         issues: 0,
+        collected: Vec::new(),
     };
     let mut out = parallel::map_reduce(
         rows.n(),
@@ -350,25 +385,17 @@ pub fn joint_pass<T: Prob, L: Label>(
         init,
         |acc: &mut JointPass, range| {
             let mut cls = Vec::new();
-            let JointPass {
-                counts,
-                off_diagonal,
-                issues,
-            } = acc;
             rows.for_blocks(range, |start, end, flat| {
                 classes_into(labels, start..end, &mut cls);
-                for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(&cls).zip(start..) {
-                    let scan = scan_row(row, &cut);
-                    // `scan.guess()` without branches (whether a row is counted is data).
-                    let counted = scan.n_conf > 0;
-                    let g = select_unpredictable(scan.n_conf > 1, scan.arg, scan.last_conf);
-                    counts[s * k + g] += u64::from(counted);
-                    let off = counted & (g != s);
-                    if want_indices && off {
-                        off_diagonal.push(i);
-                    }
-                    *issues += u64::from(off & !scan.vetoed(s, row[s].to_f64()));
-                }
+                let block = JointBlock {
+                    flat,
+                    cls: &cls,
+                    start,
+                    cut: &cut,
+                    want_indices,
+                    collect,
+                };
+                crate::by_width!(k, joint_block, [T], (&block, k, acc));
                 None
             });
         },
@@ -378,11 +405,56 @@ pub fn joint_pass<T: Prob, L: Label>(
             }
             a.off_diagonal.extend(b.off_diagonal);
             a.issues += b.issues;
+            a.collected.extend(b.collected);
             a
         },
     );
     out.off_diagonal.sort_unstable();
     out
+}
+
+/// One sub-block of rows for `joint_block`.
+struct JointBlock<'a, T> {
+    flat: &'a [T],
+    cls: &'a [usize],
+    start: usize,
+    cut: &'a [f64],
+    want_indices: bool,
+    collect: Option<&'a Collect<'a>>,
+}
+
+/// The joint pass over one sub-block (width `K`, see `data::width`).
+#[inline]
+fn joint_block<T: Prob, const K: usize>(b: &JointBlock<'_, T>, k: usize, acc: &mut JointPass) {
+    let k = crate::data::width::<K>(k);
+    let cut = &b.cut[..k];
+    let JointPass {
+        counts,
+        off_diagonal,
+        issues,
+        collected,
+    } = acc;
+    let mut buf = vec![0.0; if b.collect.is_some() { k } else { 0 }];
+    for ((row, &s), i) in b.flat.chunks_exact(k.max(1)).zip(b.cls).zip(b.start..) {
+        if let Some(c) = b.collect {
+            let key = c
+                .scorer
+                .score(crate::data::row_f64(row, &mut buf), s, &mut []);
+            if key <= c.cap {
+                collected.push(crate::select::encode(key, i));
+            }
+        }
+        let scan = scan_row(row, cut);
+        // `scan.guess()` without branches (whether a row is counted is data).
+        let counted = scan.n_conf > 0;
+        let g = select_unpredictable(scan.n_conf > 1, scan.arg, scan.last_conf);
+        counts[s * k + g] += u64::from(counted);
+        let off = counted & (g != s);
+        if b.want_indices && off {
+            off_diagonal.push(i);
+        }
+        *issues += u64::from(off & !scan.vetoed(s, row[s].to_f64()));
+    }
 }
 
 /// Uncalibrated counts as a (K, K) matrix with the diagonal forced to at least 1.
@@ -569,9 +641,9 @@ pub fn argmax_confusion<T: Prob, L: Label>(
                     return Some(b);
                 }
                 classes_into(labels, start..end, &mut cls);
-                for (row, &s) in flat.chunks_exact(k.max(1)).zip(&cls) {
+                crate::for_rows!(k, flat, &cls, start, |row, s, _| {
                     acc[s * k + argmax_scan(row).0] += 1;
-                }
+                });
                 None
             });
         },

@@ -4,7 +4,7 @@ use crate::data::{classes_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::latent::{np_sum, np_sum_map};
 use crate::parallel;
-use crate::select::Smallest;
+use crate::select::{decode_index, encode, Smallest};
 use crate::validate::{block_first_bad, report_bad_row};
 use ndarray::{ArrayView1, ArrayView2};
 
@@ -122,13 +122,13 @@ pub fn label_quality_scores<T: Prob, L: Label>(
             }
             classes_into(labels, s..e, &mut cls);
             let out = &mut chunk[s - start..e - start];
-            for ((o, row), &c) in out.iter_mut().zip(flat.chunks_exact(k.max(1))).zip(&cls) {
-                *o = if direct {
+            crate::for_rows!(k, flat, &cls, 0, |row, c, i| {
+                out[i] = if direct {
                     row[c].to_f64()
                 } else {
                     scorer.score(row_f64(row, &mut buf), c, &mut adj)
                 };
-            }
+            });
             None
         })
     });
@@ -177,25 +177,33 @@ pub fn order_label_issues<T: Prob, L: Label>(
     }
     crate::validate::check_pred_probs(pred_probs, tol)?;
     let scorer = Scorer::new(method, thresholds, k)?;
-    let mut buf = vec![0.0; k];
-    let mut adj = vec![0.0; k];
-    let mut keyed: Vec<(f64, usize)> = mask
-        .iter()
-        .enumerate()
-        .filter(|(_, &m)| m)
-        .map(|(i, _)| {
-            (
-                scorer.score(rows.row(i, &mut buf), labels[i].class(), &mut adj),
-                i,
-            )
-        })
-        .collect();
-    keyed.sort_unstable_by(|a, b| {
-        a.0.partial_cmp(&b.0)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.1.cmp(&b.1))
-    });
-    Ok(keyed.into_iter().map(|(_, i)| i).collect())
+    let n = rows.n();
+    let par = parallel::worth_parallel(n * k);
+    // (score, index) as ordered integers: one integer sort gives score order, ties by index.
+    let mut keyed: Vec<u128> = parallel::map_reduce(
+        n,
+        par,
+        Vec::new,
+        |acc: &mut Vec<u128>, range| {
+            let mut buf = vec![0.0; k];
+            let mut adj = vec![0.0; k];
+            for i in range.filter(|&i| mask[i]) {
+                let score = scorer.score(rows.row(i, &mut buf), labels[i].class(), &mut adj);
+                acc.push(encode(score, i));
+            }
+        },
+        |mut a, b| {
+            a.extend(b);
+            a
+        },
+    );
+    if par {
+        use rayon::slice::ParallelSliceMut;
+        keyed.par_sort_unstable();
+    } else {
+        keyed.sort_unstable();
+    }
+    Ok(keyed.into_iter().map(decode_index).collect())
 }
 
 /// Indices of the `top` smallest scores, ascending, ties by index (cleanlab `find_top_issues`).

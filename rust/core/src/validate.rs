@@ -56,19 +56,15 @@ pub fn block_range<T: Prob>(flat: &[T]) -> (f64, f64) {
     (lo, hi)
 }
 
-/// Sums of 4 consecutive rows of length `k` (`quad.len() == 4 * k`), each added left to right
-/// from 0.0 exactly as `row_ok` does; the 4 independent chains overlap in the pipeline.
+/// Sums of `R` consecutive rows of length `k` (`group.len() == R * k`), each added left to right
+/// from 0.0 exactly as `row_ok` does; the `R` independent chains overlap in the pipeline.
 #[inline(always)]
-fn quad_sums<T: Prob>(quad: &[T], k: usize) -> [f64; 4] {
-    let (r0, rest) = quad.split_at(k);
-    let (r1, rest) = rest.split_at(k);
-    let (r2, r3) = rest.split_at(k);
-    let mut s = [0.0f64; 4];
-    for (((a, b), c), d) in r0.iter().zip(r1).zip(r2).zip(r3) {
-        s[0] += a.to_f64();
-        s[1] += b.to_f64();
-        s[2] += c.to_f64();
-        s[3] += d.to_f64();
+fn group_sums<T: Prob, const R: usize>(group: &[T], k: usize) -> [f64; R] {
+    let mut s = [0.0f64; R];
+    for j in 0..k {
+        for (r, acc) in s.iter_mut().enumerate() {
+            *acc += group[r * k + j].to_f64();
+        }
     }
     s
 }
@@ -91,6 +87,19 @@ pub fn block_first_bad<T: Prob>(
     k: usize,
     tol: f64,
 ) -> Option<usize> {
+    crate::by_width!(k, block_first_bad_w, [T], (flat, start, end, k, tol))
+}
+
+/// `block_first_bad` built for width `K` (see `data::width`).
+#[inline]
+fn block_first_bad_w<T: Prob, const K: usize>(
+    flat: &[T],
+    start: usize,
+    end: usize,
+    k: usize,
+    tol: f64,
+) -> Option<usize> {
+    let k = crate::data::width::<K>(k);
     let (lo, hi) = block_range(flat);
     if k == 0 || !(lo >= 0.0 && hi <= 1.0 + ABOVE_ONE_TOL) {
         let mut buf = vec![0.0; k];
@@ -102,15 +111,16 @@ pub fn block_first_bad<T: Prob>(
             )
         });
     }
-    let quads = flat.chunks_exact(4 * k);
-    let rest = quads.remainder();
+    const R: usize = 8;
+    let groups = flat.chunks_exact(R * k);
+    let rest = groups.remainder();
     let mut i = start;
-    for quad in quads {
-        let s = quad_sums(quad, k);
-        if !(sum_ok(s[0], tol) && sum_ok(s[1], tol) && sum_ok(s[2], tol) && sum_ok(s[3], tol)) {
-            return (0..4).find(|&l| !sum_ok(s[l], tol)).map(|l| i + l);
+    for group in groups {
+        let s = group_sums::<T, R>(group, k);
+        if !s.iter().fold(true, |ok, &x| ok & sum_ok(x, tol)) {
+            return (0..R).find(|&l| !sum_ok(s[l], tol)).map(|l| i + l);
         }
-        i += 4;
+        i += R;
     }
     for row in rest.chunks_exact(k) {
         let mut sum = 0.0;
