@@ -3,13 +3,19 @@
 //! Pass 1 validates rows and sums thresholds, pass 2 counts the confident joint, pass 3 streams
 //! the rows once more through bounded top-k selectors (one per class for prune_by_class, one per
 //! (given, true) cell for prune_by_noise_rate) instead of sorting every class.
+//!
+//! On large inputs the selectors start from caps guessed from a fixed sample of rows
+//! (`select::sampled_cap`), so most rows are rejected at once and the selectors hold little more
+//! than their quota; a selector whose cap was too tight is detected (not full) and redone
+//! uncapped, so results never depend on the guess. The low_* rules go further: their candidates
+//! are gathered under the cap during pass 2, which needs no pass 3 unless the cap fell short.
 
 use crate::count::{self, boosted_argmax, Argsort};
 use crate::data::{classes_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::parallel;
 use crate::rank::{Method, Scorer};
-use crate::select::Smallest;
+use crate::select::{decode_index, sampled_cap, Smallest};
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 /// cleanlab's `filter_by` values.
@@ -212,6 +218,102 @@ impl PruneState {
         state
     }
 
+    /// A fresh state whose selectors skip keys above caps guessed from a fixed sample of the rows
+    /// (every `stride`-th, see `select::sampled_cap`): most rows then fail one comparison and
+    /// the selectors hold little more than their quota, instead of every key that beat a bound
+    /// still loose early in the pass. `redo_starved` makes the result exact whatever the guesses.
+    pub fn with_sampled_caps<T: Prob, L: Label>(
+        plan: &PrunePlan,
+        labels: ArrayView1<'_, L>,
+        rows: &Rows<'_, T>,
+        label_counts: &[i64],
+        stride: usize,
+    ) -> Self {
+        let k = plan.k();
+        let stride = stride.max(1);
+        let mut class_keys: Vec<Vec<f64>> = vec![Vec::new(); k];
+        let mut cell_keys: Vec<Vec<f64>> = vec![Vec::new(); k * k];
+        let mut buf = vec![0.0; k];
+        for i in (0..rows.n()).step_by(stride) {
+            let s = labels[i].class();
+            if plan.class_num[s] == 0 && plan.cells[s].is_empty() {
+                continue;
+            }
+            let row = rows.row(i, &mut buf);
+            if plan.class_num[s] > 0 {
+                class_keys[s].push(row[s]);
+            }
+            for &(j, _) in &plan.cells[s] {
+                cell_keys[s * k + j].push(row[s] - row[j]);
+            }
+        }
+        let mut state = PruneState::new(plan);
+        for s in 0..k {
+            let population = usize::try_from(label_counts[s]).unwrap_or(0);
+            if plan.class_num[s] > 0 {
+                state.class_cap[s] = sampled_cap(&mut class_keys[s], plan.class_num[s], population);
+            }
+            for &(j, n) in &plan.cells[s] {
+                state.cell_cap[s * k + j] = sampled_cap(&mut cell_keys[s * k + j], n, population);
+            }
+        }
+        state.refresh_bounds();
+        state
+    }
+
+    /// Redo, uncapped, every selector whose cap turned out below its quota-th key (it is not
+    /// full): one more pass over the rows, offering only to those selectors. Rare by design.
+    /// Returns how many selectors were redone.
+    pub fn redo_starved<T: Prob, L: Label>(
+        &mut self,
+        plan: &PrunePlan,
+        labels: ArrayView1<'_, L>,
+        rows: &Rows<'_, T>,
+        offset: usize,
+    ) -> usize {
+        let k = plan.k();
+        let mut sub = PrunePlan {
+            filter_by: plan.filter_by,
+            class_num: vec![0; k],
+            cells: vec![Vec::new(); k],
+            too_few: Vec::new(),
+        };
+        let mut redone = 0;
+        for s in 0..k {
+            if self.class_cap[s] < f64::INFINITY && !self.class_sel[s].is_full() {
+                sub.class_num[s] = plan.class_num[s];
+                redone += 1;
+            }
+            for &(j, n) in &plan.cells[s] {
+                let starved = self.cell_cap[s * k + j] < f64::INFINITY
+                    && !self.cell_sel[s * k + j]
+                        .as_mut()
+                        .is_some_and(Smallest::is_full);
+                if starved {
+                    sub.cells[s].push((j, n));
+                    redone += 1;
+                }
+            }
+        }
+        if redone == 0 {
+            return 0;
+        }
+        let mut redo = PruneState::new(&sub);
+        redo.offer_rows(&sub, labels, rows, offset);
+        for s in 0..k {
+            if sub.class_num[s] > 0 {
+                self.class_sel[s] = std::mem::replace(&mut redo.class_sel[s], Smallest::new(0));
+                self.class_cap[s] = f64::INFINITY;
+            }
+            for &(j, _) in &sub.cells[s] {
+                self.cell_sel[s * k + j] = redo.cell_sel[s * k + j].take();
+                self.cell_cap[s * k + j] = f64::INFINITY;
+            }
+        }
+        self.refresh_bounds();
+        redone
+    }
+
     /// An empty state whose rows will be merged into `self`: it skips every key that `self`
     /// already beats, so a fresh per-thread state does not hoard candidates `self` would drop.
     fn empty_below(&self, plan: &PrunePlan) -> Self {
@@ -294,41 +396,81 @@ impl PruneState {
     ) {
         let k = rows.k();
         let mut buf = vec![0.0; k];
-        for i in range {
-            let s = labels[i].class();
-            let class_on = plan.class_num[s] > 0;
-            if !class_on && plan.cells[s].is_empty() {
-                continue;
-            }
-            let row = rows.row(i, &mut buf);
-            let global = 2 * (offset + i);
-            let mut veto = None;
-            let mut packed =
-                || global + usize::from(*veto.get_or_insert_with(|| boosted_argmax(row, s) == s));
-            if class_on && row[s] <= self.class_sel[s].bound_key().min(self.class_cap[s]) {
-                let p = packed();
-                self.class_sel[s].offer(row[s], p);
-            }
-            // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
-            let bounds = &self.bound[s * k..(s + 1) * k];
-            let ps = row[s];
-            let hit = row
-                .iter()
-                .zip(bounds)
-                .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
-            if !hit {
-                continue;
-            }
-            for (j, &p) in row.iter().enumerate() {
-                let key = ps - p;
-                if key <= self.bound[s * k + j] {
-                    if let Some(sel) = self.cell_sel[s * k + j].as_mut() {
-                        sel.offer(key, packed());
-                        self.bound[s * k + j] = sel.bound_key().min(self.cell_cap[s * k + j]);
-                    }
+        let mut cls = Vec::new();
+        rows.for_blocks(range, |start, end, flat| {
+            classes_into(labels, start..end, &mut cls);
+            crate::for_rows!(k, flat, &cls, start, |row, s, i| {
+                self.offer_row(plan, row_f64(row, &mut buf), s, 2 * (offset + i));
+            });
+            None
+        });
+    }
+
+    /// Offer one row (as f64, its given class `s`, stored as `global`: twice its index).
+    #[inline]
+    fn offer_row(&mut self, plan: &PrunePlan, row: &[f64], s: usize, global: usize) {
+        let k = row.len();
+        let ps = row[s];
+        let class_hit =
+            plan.class_num[s] > 0 && ps <= self.class_sel[s].bound_key().min(self.class_cap[s]);
+        let cell_hit = !plan.cells[s].is_empty();
+        if !(class_hit || cell_hit) {
+            return;
+        }
+        let mut veto = None;
+        let mut packed =
+            || global + usize::from(*veto.get_or_insert_with(|| boosted_argmax(row, s) == s));
+        if class_hit {
+            let p = packed();
+            self.class_sel[s].offer(ps, p);
+        }
+        if !cell_hit {
+            return;
+        }
+        // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
+        let bounds = &self.bound[s * k..(s + 1) * k];
+        let hit = row
+            .iter()
+            .zip(bounds)
+            .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
+        if !hit {
+            return;
+        }
+        for (j, &p) in row.iter().enumerate() {
+            let key = ps - p;
+            if key <= self.bound[s * k + j] {
+                if let Some(sel) = self.cell_sel[s * k + j].as_mut() {
+                    sel.offer(key, packed());
+                    self.bound[s * k + j] = sel.bound_key().min(self.cell_cap[s * k + j]);
                 }
             }
         }
+    }
+
+    /// `finish` as a mask over rows `0..n` (in-memory calls): no sort of the selected rows.
+    pub fn finish_mask(self, plan: &PrunePlan, n: usize) -> Vec<bool> {
+        // Per row: bit 0 = picked by its class, bit 1 = by one of its cells, bit 2 = vetoed.
+        let mut flags = vec![0u8; n];
+        let mut mark = |p: usize, bit: u8| {
+            if let Some(f) = flags.get_mut(p >> 1) {
+                *f |= bit | (((p & 1) as u8) << 2);
+            }
+        };
+        for sel in self.class_sel {
+            sel.finish_unordered().into_iter().for_each(|p| mark(p, 1));
+        }
+        for sel in self.cell_sel.into_iter().flatten() {
+            sel.finish_unordered().into_iter().for_each(|p| mark(p, 2));
+        }
+        let need = match plan.filter_by {
+            FilterBy::PruneByClass => 1,
+            FilterBy::PruneByNoiseRate => 2,
+            _ => 3,
+        };
+        flags
+            .into_iter()
+            .map(|f| f & 4 == 0 && f & need == need)
+            .collect()
     }
 
     /// Flagged global row indices, ascending, after the argmax veto.
@@ -387,18 +529,7 @@ pub fn label_issues<T: Prob, L: Label>(
     match opts.filter_by {
         FilterBy::PredictedNeqGiven => {
             // Needs no thresholds: validate in the same single pass that flags.
-            let mask = per_row_mask(&rows, labels, par, Some(tol), |row, s| {
-                let (arg, best) = count::argmax_scan(row);
-                // argmax != s and the 1e-6-boosted argmax != s.
-                arg != s
-                    && !(count::RowScan {
-                        n_conf: 0,
-                        last_conf: 0,
-                        arg,
-                        best,
-                    })
-                    .vetoed(s, row[s].to_f64())
-            })?;
+            let mask = per_row_mask(&rows, labels, par, Some(tol), &RowFlag::PredictedNeqGiven)?;
             Ok(Issues {
                 mask,
                 too_few: Vec::new(),
@@ -410,10 +541,7 @@ pub fn label_issues<T: Prob, L: Label>(
                 .map(|t| t - count::CONFIDENCE_SLACK)
                 .collect();
             // Rows were validated by the thresholds pass.
-            let mask = per_row_mask(&rows, labels, par, None, |row, s| {
-                let scan = count::scan_row(row, &cut);
-                matches!(scan.guess(), Some(g) if g != s) && !scan.vetoed(s, row[s].to_f64())
-            })?;
+            let mask = per_row_mask(&rows, labels, par, None, &RowFlag::OffDiagonal(cut))?;
             Ok(Issues {
                 mask,
                 too_few: Vec::new(),
@@ -425,8 +553,44 @@ pub fn label_issues<T: Prob, L: Label>(
             } else {
                 Method::NormalizedMargin
             };
-            let num = count::joint_pass(labels, pred_probs, &thresholds()?, false).issues as usize;
+            let t = thresholds()?;
             let scorer = Scorer::new(method, None, k)?;
+            // The num lowest scores, num = the joint pass's issue count. With a score cap guessed
+            // from a sample, the joint pass gathers the candidates while it counts num.
+            let cap = if sample_worth_it(&rows) {
+                low_score_cap(&rows, labels, &t, &scorer, method)
+            } else {
+                f64::INFINITY
+            };
+            let collect = count::Collect {
+                scorer: &scorer,
+                cap,
+            };
+            let fused = cap < f64::INFINITY;
+            let pass = count::joint_pass_collecting(
+                labels,
+                pred_probs,
+                &t,
+                false,
+                fused.then_some(&collect),
+            );
+            let num = pass.issues as usize;
+            let mut got = pass.collected;
+            if fused && got.len() >= num {
+                let mut mask = vec![false; n];
+                if num > 0 {
+                    got.select_nth_unstable(num - 1);
+                }
+                for &e in &got[..num] {
+                    mask[decode_index(e)] = true;
+                }
+                return Ok(Issues {
+                    mask,
+                    too_few: Vec::new(),
+                });
+            }
+            // No cap, or it fell short of the num-th score: a selection pass over every row.
+            drop(got);
             let sel = parallel::map_reduce(
                 n,
                 par,
@@ -437,7 +601,8 @@ pub fn label_issues<T: Prob, L: Label>(
                     let mut cls = Vec::new();
                     rows.for_blocks(range, |start, end, flat| {
                         classes_into(labels, start..end, &mut cls);
-                        for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(&cls).zip(start..) {
+                        let rows = flat.chunks_exact(k.max(1)).zip(&cls).zip(start..);
+                        for ((row, &s), i) in rows {
                             let key = match method {
                                 Method::SelfConfidence => row[s].to_f64(),
                                 _ => scorer.score(row_f64(row, &mut buf), s, &mut adj),
@@ -467,13 +632,48 @@ pub fn label_issues<T: Prob, L: Label>(
     }
 }
 
-/// Rows where `flag(row, given)` holds; with `tol`, each row is validated first.
+/// The one-row rules of `per_row_mask` (an enum, not a closure, so that each is inlined into
+/// the width-specialised loops of `for_rows!`).
+enum RowFlag {
+    /// argmax != given and the 1e-6-boosted argmax != given (filter_by="predicted_neq_given").
+    PredictedNeqGiven,
+    /// argmax != given (cleanlab `find_predicted_neq_given`).
+    ArgmaxNeqGiven,
+    /// Off the diagonal of the confident joint and not vetoed, with these cuts (thresholds -
+    /// 1e-6): filter_by="confident_learning".
+    OffDiagonal(Vec<f64>),
+}
+
+impl RowFlag {
+    #[inline(always)]
+    fn flag<T: Prob>(&self, row: &[T], s: usize) -> bool {
+        match self {
+            RowFlag::PredictedNeqGiven => {
+                let (arg, best) = count::argmax_scan(row);
+                let scan = count::RowScan {
+                    n_conf: 0,
+                    last_conf: 0,
+                    arg,
+                    best,
+                };
+                arg != s && !scan.vetoed(s, row[s].to_f64())
+            }
+            RowFlag::ArgmaxNeqGiven => count::argmax_scan(row).0 != s,
+            RowFlag::OffDiagonal(cut) => {
+                let scan = count::scan_row(row, cut);
+                matches!(scan.guess(), Some(g) if g != s) && !scan.vetoed(s, row[s].to_f64())
+            }
+        }
+    }
+}
+
+/// Rows where `flag` holds for (row, given label); with `tol`, each row is validated first.
 fn per_row_mask<T: Prob, L: Label>(
     rows: &Rows<'_, T>,
     labels: ArrayView1<'_, L>,
     par: bool,
     tol: Option<f64>,
-    flag: impl Fn(&[T], usize) -> bool + Sync + Send,
+    flag: &RowFlag,
 ) -> Result<Vec<bool>> {
     let k = rows.k();
     let mut mask = vec![false; rows.n()];
@@ -487,9 +687,9 @@ fn per_row_mask<T: Prob, L: Label>(
             }
             classes_into(labels, s..e, &mut cls);
             let out = &mut chunk[s - start..e - start];
-            for ((m, row), &c) in out.iter_mut().zip(flat.chunks_exact(k.max(1))).zip(&cls) {
-                *m = flag(row, c);
-            }
+            crate::for_rows!(k, flat, &cls, 0, |row, c, i| {
+                out[i] = flag.flag(row, c);
+            });
             None
         })
     });
@@ -533,16 +733,73 @@ fn prune<T: Prob, L: Label>(
         opts.min_examples_per_class,
         sorter,
     )?;
-    let mut state = PruneState::new(&plan);
+    let mut state = if sample_worth_it(rows) {
+        PruneState::with_sampled_caps(&plan, labels, rows, &counts, sample_stride(rows))
+    } else {
+        PruneState::new(&plan)
+    };
     state.offer_rows(&plan, labels, rows, 0);
-    let mut mask = vec![false; rows.n()];
-    for i in state.finish(&plan) {
-        mask[i] = true;
-    }
+    state.redo_starved(&plan, labels, rows, 0);
+    let mask = state.finish_mask(&plan, rows.n());
     Ok(Issues {
         mask,
         too_few: plan.too_few,
     })
+}
+
+/// A score cap for the low_* rules from every `sample_stride`-th row: the sampled share of
+/// issues (off-diagonal, not vetoed) gives an upper estimate of num, and `sampled_cap` a score
+/// that the num lowest scores almost surely stay under.
+fn low_score_cap<T: Prob, L: Label>(
+    rows: &Rows<'_, T>,
+    labels: ArrayView1<'_, L>,
+    thresholds: &[f64],
+    scorer: &Scorer,
+    method: Method,
+) -> f64 {
+    let k = rows.k();
+    let n = rows.n();
+    let cut: Vec<f64> = thresholds
+        .iter()
+        .map(|t| t - count::CONFIDENCE_SLACK)
+        .collect();
+    let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
+    let mut issues = 0usize;
+    let mut keys: Vec<f64> = (0..n)
+        .step_by(sample_stride(rows))
+        .map(|i| {
+            let row = rows.row(i, &mut buf);
+            let s = labels[i].class();
+            let scan = count::scan_row(row, &cut);
+            issues +=
+                usize::from(matches!(scan.guess(), Some(g) if g != s) && !scan.vetoed(s, row[s]));
+            key_f64(scorer, method, row, s, &mut adj)
+        })
+        .collect();
+    let m = keys.len() as f64;
+    let share = issues as f64 / m;
+    let share_hi = share + 5.0 * (share * (1.0 - share) / m).sqrt() + 8.0 / m;
+    let num_hi = ((share_hi * n as f64).ceil() as usize).min(n);
+    sampled_cap(&mut keys, num_hi, n)
+}
+
+/// The low_* rules' key of a row already converted to f64.
+fn key_f64(scorer: &Scorer, method: Method, row: &[f64], s: usize, adj: &mut [f64]) -> f64 {
+    match method {
+        Method::SelfConfidence => row[s],
+        _ => scorer.score(row, s, adj),
+    }
+}
+
+/// Whether a selection pass over `rows` should first sample caps (large inputs only: below this
+/// the dynamic bounds tighten within a few thousand rows anyway).
+fn sample_worth_it<T: Prob>(rows: &Rows<'_, T>) -> bool {
+    rows.n() >= 1 << 16 && rows.n() * rows.k() >= parallel::SERIAL_ELEMENTS
+}
+
+/// Sampling stride: every 32nd row, sparser when rows are wide (about 2^21 sampled values at most).
+fn sample_stride<T: Prob>(rows: &Rows<'_, T>) -> usize {
+    ((rows.n() * rows.k()) >> 21).max(32)
 }
 
 /// cleanlab's `num_to_remove_per_class` overwrite of the prune count matrix.
@@ -597,7 +854,5 @@ pub fn predicted_neq_given<T: Prob, L: Label>(
 ) -> Result<Vec<bool>> {
     let rows = Rows::new(pred_probs);
     let par = parallel::worth_parallel(rows.n() * rows.k());
-    per_row_mask(&rows, labels, par, Some(tol), |row, s| {
-        count::argmax_scan(row).0 != s
-    })
+    per_row_mask(&rows, labels, par, Some(tol), &RowFlag::ArgmaxNeqGiven)
 }

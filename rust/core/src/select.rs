@@ -9,7 +9,7 @@
 /// as numpy's sort treats them equal. Keys are NaN-free (validated rows). Integer compares make
 /// the offers' bound test, the partial selections and the final sort cheap.
 #[inline(always)]
-fn encode(key: f64, index: usize) -> u128 {
+pub(crate) fn encode(key: f64, index: usize) -> u128 {
     let key = if key == 0.0 { 0.0f64 } else { key };
     let b = key.to_bits();
     let m = if b >> 63 == 1 { !b } else { b | (1 << 63) };
@@ -23,7 +23,7 @@ fn decode_key(e: u128) -> f64 {
 }
 
 #[inline(always)]
-fn decode_index(e: u128) -> usize {
+pub(crate) fn decode_index(e: u128) -> usize {
     e as u64 as usize
 }
 
@@ -118,11 +118,42 @@ impl Smallest {
         self.buf.into_iter().map(decode_index).collect()
     }
 
+    /// Whether the selector holds its `k` pairs. A selector offered only the keys at or below a
+    /// cap, and full, holds exactly what it would hold uncapped (its `k` best are all at or
+    /// below the cap).
+    pub fn is_full(&mut self) -> bool {
+        self.compact();
+        self.buf.len() >= self.k
+    }
+
     /// The pairs held so far (any order, possibly more than `k`): offering them to a fresh
     /// selector of the same `k` restores the selection, which is how selectors are serialised.
     pub fn candidates(&self) -> impl Iterator<Item = (f64, usize)> + '_ {
         self.buf.iter().map(|&e| (decode_key(e), decode_index(e)))
     }
+}
+
+/// A cap for selecting the `quota` smallest of `population` keys, guessed from `sample`, the keys
+/// of rows taken at a fixed stride from that population: the sampled key of rank
+/// `mean + 5·sqrt(mean) + 8`, where `mean = quota · sample / population` is how many sampled keys
+/// the selection is expected to hold; `+inf` when that rank is beyond the sample. Almost always at
+/// least the `quota`-th smallest key, so offering only keys at or below it changes nothing; a
+/// selector whose cap fell short ends up not `is_full`, and its caller redoes it uncapped.
+pub fn sampled_cap(sample: &mut [f64], quota: usize, population: usize) -> f64 {
+    if quota == 0 {
+        return f64::NEG_INFINITY;
+    }
+    if population == 0 || sample.is_empty() {
+        return f64::INFINITY;
+    }
+    let mean = quota as f64 * sample.len() as f64 / population as f64;
+    let rank = (mean + 5.0 * mean.sqrt() + 8.0).ceil();
+    if rank >= sample.len() as f64 {
+        return f64::INFINITY;
+    }
+    let r = rank as usize;
+    let (_, kth, _) = sample.select_nth_unstable_by(r, f64::total_cmp);
+    *kth
 }
 
 #[cfg(test)]

@@ -1,0 +1,199 @@
+//! Selections capped by a sampled guess (`select::sampled_cap`, `PruneState::with_sampled_caps`)
+//! against uncapped selections: the same rows whatever the sample, including samples chosen to
+//! be wrong, which must be caught and redone.
+
+use labelsieve_core::count::{self, StableArgsort};
+use labelsieve_core::data::Rows;
+use labelsieve_core::filter::{self, FilterBy, IssueOptions, PrunePlan, PruneState};
+use labelsieve_core::rank::{self, Method};
+use labelsieve_core::select::{sampled_cap, Smallest};
+use ndarray::{Array1, Array2};
+
+/// Seeded labels and pred_probs with ~25% of rows confidently in another class.
+fn problem(n: usize, k: usize, seed: u64) -> (Array1<i64>, Array2<f64>) {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let labels = Array1::from_shape_fn(n, |_| ((next() * k as f64) as i64).min(k as i64 - 1));
+    let mut p = Array2::from_shape_fn((n, k), |_| next() + 1e-3);
+    for (i, mut row) in p.rows_mut().into_iter().enumerate() {
+        let truth = if next() < 0.25 {
+            (next() * k as f64) as usize % k
+        } else {
+            labels[i] as usize
+        };
+        row[truth] += 2.0 + 4.0 * next();
+        let s = row.sum();
+        row /= s;
+    }
+    (labels, p)
+}
+
+fn plan_for(labels: &Array1<i64>, p: &Array2<f64>, filter_by: FilterBy) -> (PrunePlan, Vec<i64>) {
+    let k = p.ncols();
+    let (cj, _) = count::confident_joint(
+        labels.view(),
+        p.view(),
+        None,
+        true,
+        false,
+        1e-4,
+        &StableArgsort,
+    )
+    .unwrap();
+    let counts = count::label_counts(labels.view(), k);
+    let plan = PrunePlan::new(cj.view(), &counts, filter_by, 1.0, None, 1, &StableArgsort).unwrap();
+    (plan, counts)
+}
+
+fn uncapped(plan: &PrunePlan, labels: &Array1<i64>, p: &Array2<f64>) -> Vec<usize> {
+    let mut st = PruneState::new(plan);
+    st.offer_rows(plan, labels.view(), &Rows::new(p.view()), 0);
+    st.finish(plan)
+}
+
+#[test]
+fn sampled_caps_change_no_selection_for_any_stride() {
+    let (labels, p) = problem(30_000, 7, 3);
+    let rows = Rows::new(p.view());
+    for fb in [
+        FilterBy::PruneByNoiseRate,
+        FilterBy::PruneByClass,
+        FilterBy::Both,
+    ] {
+        let (plan, counts) = plan_for(&labels, &p, fb);
+        let expect = uncapped(&plan, &labels, &p);
+        assert!(!expect.is_empty());
+        for stride in [1, 2, 5, 32, 1000, 40_000] {
+            let mut st =
+                PruneState::with_sampled_caps(&plan, labels.view(), &rows, &counts, stride);
+            st.offer_rows(&plan, labels.view(), &rows, 0);
+            st.redo_starved(&plan, labels.view(), &rows, 0);
+            assert_eq!(st.clone().finish(&plan), expect, "{fb:?} stride {stride}");
+            let mask = st.finish_mask(&plan, p.nrows());
+            let from_mask: Vec<usize> = (0..p.nrows()).filter(|&i| mask[i]).collect();
+            assert_eq!(from_mask, expect, "{fb:?} stride {stride} (mask)");
+        }
+    }
+}
+
+#[test]
+fn a_misleading_sample_is_caught_and_redone() {
+    // Every 16th row (the sample) is a near-certain mistake: tiny self-confidence and a huge
+    // margin, so every cap guessed from the sample is far too tight for the real quotas.
+    let (labels, mut p) = problem(20_000, 5, 11);
+    let k = p.ncols();
+    for i in (0..p.nrows()).step_by(16) {
+        let s = labels[i] as usize;
+        let other = (s + 1) % k;
+        p.row_mut(i).fill(0.0);
+        p[[i, s]] = 0.001;
+        p[[i, other]] = 0.999;
+    }
+    let rows = Rows::new(p.view());
+    for fb in [
+        FilterBy::PruneByNoiseRate,
+        FilterBy::PruneByClass,
+        FilterBy::Both,
+    ] {
+        let (plan, counts) = plan_for(&labels, &p, fb);
+        let expect = uncapped(&plan, &labels, &p);
+        let mut st = PruneState::with_sampled_caps(&plan, labels.view(), &rows, &counts, 16);
+        st.offer_rows(&plan, labels.view(), &rows, 0);
+        let redone = st.redo_starved(&plan, labels.view(), &rows, 0);
+        assert!(
+            redone > 0,
+            "{fb:?}: the misleading sample should starve some selector"
+        );
+        assert_eq!(st.finish(&plan), expect, "{fb:?}");
+    }
+}
+
+/// `filter_by` low_self_confidence / low_normalized_margin flag exactly the `num` lowest scores
+/// (ties by index), `num` being the joint pass's issue count: checked against a full sort.
+fn assert_low_rules_select_the_lowest_scores(labels: &Array1<i64>, p: &Array2<f64>, what: &str) {
+    let n = p.nrows();
+    let num = issue_count(labels, p);
+    for (fb, method) in [
+        (FilterBy::LowSelfConfidence, Method::SelfConfidence),
+        (FilterBy::LowNormalizedMargin, Method::NormalizedMargin),
+    ] {
+        let opts = IssueOptions {
+            filter_by: fb,
+            frac_noise: 1.0,
+            num_to_remove_per_class: None,
+            min_examples_per_class: 1,
+            confident_joint: None,
+        };
+        let mask = filter::label_issues(labels.view(), p.view(), &opts, 1e-4, &StableArgsort)
+            .unwrap()
+            .mask;
+        let scores =
+            rank::label_quality_scores(labels.view(), p.view(), method, None, 1e-4).unwrap();
+        let mut expect = rank::smallest_indices(Array1::from(scores).view(), num).unwrap();
+        expect.sort_unstable();
+        let got: Vec<usize> = (0..n).filter(|&i| mask[i]).collect();
+        assert_eq!(got, expect, "{fb:?} {what}");
+    }
+}
+
+fn issue_count(labels: &Array1<i64>, p: &Array2<f64>) -> usize {
+    let t = count::confident_thresholds(labels.view(), p.view(), 1e-4).unwrap();
+    count::joint_pass(labels.view(), p.view(), &t, false).issues as usize
+}
+
+#[test]
+fn in_memory_low_score_rules_equal_a_full_sort_with_and_without_sampling() {
+    // 70,000 x 4 rows take the sampled path; 3,000 rows do not.
+    for (n, seed) in [(70_000, 5), (3_000, 6)] {
+        let (labels, p) = problem(n, 4, seed);
+        assert_low_rules_select_the_lowest_scores(&labels, &p, &format!("n={n}"));
+    }
+}
+
+#[test]
+fn sampled_cap_is_at_least_the_quota_th_key_of_a_fair_sample_and_skips_when_unsure() {
+    let keys: Vec<f64> = (0..100_000)
+        .map(|i| ((i * 7_919) % 100_000) as f64)
+        .collect();
+    let mut sample: Vec<f64> = keys.iter().step_by(32).copied().collect();
+    for quota in [1, 10, 1_000, 50_000] {
+        let cap = sampled_cap(&mut sample.clone(), quota, keys.len());
+        let mut sel = Smallest::new(quota);
+        keys.iter()
+            .enumerate()
+            .filter(|(_, &k)| k <= cap)
+            .for_each(|(i, &k)| sel.offer(k, i));
+        assert!(sel.is_full(), "quota {quota}: cap {cap} too tight");
+        assert!(
+            cap < 100_000.0,
+            "quota {quota}: a fair sample should give a finite cap"
+        );
+    }
+    assert_eq!(sampled_cap(&mut sample, 0, keys.len()), f64::NEG_INFINITY);
+    assert_eq!(sampled_cap(&mut [0.5, 0.1], 5, 10), f64::INFINITY);
+}
+
+#[test]
+fn low_score_rules_survive_a_misleading_sample() {
+    // Every 32nd row (the sample at this size) gets the lowest scores of all, so the cap guessed
+    // from the sample is far below the num-th score and the fused selection must fall back.
+    let (labels, mut p) = problem(70_000, 4, 9);
+    let k = p.ncols();
+    for i in (0..p.nrows()).step_by(32) {
+        let s = labels[i] as usize;
+        p.row_mut(i).fill(0.0);
+        p[[i, s]] = 0.0001;
+        p[[i, (s + 1) % k]] = 0.9999;
+    }
+    let num = issue_count(&labels, &p);
+    assert!(
+        num > 2 * p.nrows() / 32,
+        "num {num} must exceed the sampled rows"
+    );
+    assert_low_rules_select_the_lowest_scores(&labels, &p, "misleading sample");
+}
