@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.core.sorting import nargsort
 
 __all__ = [
     "find_overlapping_classes",
@@ -151,19 +152,30 @@ def _rank_classes(joint: np.ndarray, num_examples: int, class_names: Any) -> pd.
     true_label_noise = joint.sum(axis=0) - joint.diagonal()
     label_noise = given_label_noise / np.clip(joint.sum(axis=1), a_min=1e-6, a_max=None)
     inverse_label_noise = true_label_noise / np.clip(joint.sum(axis=0), a_min=1e-6, a_max=None)
-    df = pd.DataFrame(
+    columns: dict[str, Any] = {
+        "Class Index": np.arange(len(joint)),
+        "Label Issues": np.round(num_examples * given_label_noise).astype(int),
+        "Inverse Label Issues": np.round(num_examples * true_label_noise).astype(int),
+        "Label Noise": label_noise,
+        "Inverse Label Noise": inverse_label_noise,
+        "Label Quality Score": 1 - label_noise,
+    }
+    if class_names is not None:
+        columns = {"Class Name": [class_names[k] for k in range(len(joint))]} | columns
+    return _sorted_frame(columns, by="Label Quality Score", ascending=True)
+
+
+def _sorted_frame(columns: dict[str, Any], *, by: str, ascending: bool) -> pd.DataFrame:
+    """``pd.DataFrame(columns).sort_values(by, ascending=...).reset_index(drop=True)``, with the
+    rows put in order before the frame is built (the same order: pandas' own ``nargsort``, which
+    ``sort_values`` uses for one key, ties included); the frame is built once, not sorted after."""
+    order = nargsort(columns[by], kind="quicksort", ascending=ascending, na_position="last")
+    return pd.DataFrame(
         {
-            "Class Index": np.arange(len(joint)),
-            "Label Issues": np.round(num_examples * given_label_noise).astype(int),
-            "Inverse Label Issues": np.round(num_examples * true_label_noise).astype(int),
-            "Label Noise": label_noise,
-            "Inverse Label Noise": inverse_label_noise,
-            "Label Quality Score": 1 - label_noise,
+            name: values[order] if isinstance(values, np.ndarray) else [values[i] for i in order]
+            for name, values in columns.items()
         }
     )
-    if class_names is not None:
-        df.insert(0, "Class Name", [class_names[k] for k in range(len(joint))])
-    return df.sort_values(by="Label Quality Score").reset_index(drop=True)
 
 
 def find_overlapping_classes(
@@ -209,18 +221,19 @@ def _overlapping_classes(
     index_a = np.array([a for a, _ in pairs], dtype=np.int64)
     index_b = np.array([b for _, b in pairs], dtype=np.int64)
     joint_probability = overlap[index_a, index_b]
-    df = pd.DataFrame(
-        {
-            "Class Index A": index_a,
-            "Class Index B": index_b,
-            "Num Overlapping Examples": np.round(joint_probability * num_examples).astype(int),
-            "Joint Probability": joint_probability,
-        }
-    )
+    columns: dict[str, Any] = {
+        "Class Index A": index_a,
+        "Class Index B": index_b,
+        "Num Overlapping Examples": np.round(joint_probability * num_examples).astype(int),
+        "Joint Probability": joint_probability,
+    }
     if class_names is not None:
-        df.insert(0, "Class Name A", [class_names[a] for a in index_a])
-        df.insert(1, "Class Name B", [class_names[b] for b in index_b])
-    return df.sort_values(by="Joint Probability", ascending=False).reset_index(drop=True)
+        names = {
+            "Class Name A": [class_names[a] for a in index_a],
+            "Class Name B": [class_names[b] for b in index_b],
+        }
+        columns = names | columns
+    return _sorted_frame(columns, by="Joint Probability", ascending=False)
 
 
 def overall_label_health_score(
