@@ -234,27 +234,36 @@ impl PruneState {
         let mut class_keys: Vec<Vec<f64>> = vec![Vec::new(); k];
         let mut cell_keys: Vec<Vec<f64>> = vec![Vec::new(); k * k];
         let mut buf = vec![0.0; k];
+        // Small quotas are left uncapped: the dynamic bounds tighten after a few quotas' worth of
+        // rows, and sampling keys for them (many cells when K is large) costs more than it saves.
+        let capped = |n: usize| n >= MIN_CAPPED_QUOTA;
         for i in (0..rows.n()).step_by(stride) {
             let s = labels[i].class();
-            if plan.class_num[s] == 0 && plan.cells[s].is_empty() {
+            let class_on = capped(plan.class_num[s]);
+            if !class_on && !plan.cells[s].iter().any(|&(_, n)| capped(n)) {
                 continue;
             }
             let row = rows.row(i, &mut buf);
-            if plan.class_num[s] > 0 {
+            if class_on {
                 class_keys[s].push(row[s]);
             }
-            for &(j, _) in &plan.cells[s] {
-                cell_keys[s * k + j].push(row[s] - row[j]);
+            for &(j, n) in &plan.cells[s] {
+                if capped(n) {
+                    cell_keys[s * k + j].push(row[s] - row[j]);
+                }
             }
         }
         let mut state = PruneState::new(plan);
         for s in 0..k {
             let population = usize::try_from(label_counts[s]).unwrap_or(0);
-            if plan.class_num[s] > 0 {
+            if capped(plan.class_num[s]) {
                 state.class_cap[s] = sampled_cap(&mut class_keys[s], plan.class_num[s], population);
             }
             for &(j, n) in &plan.cells[s] {
-                state.cell_cap[s * k + j] = sampled_cap(&mut cell_keys[s * k + j], n, population);
+                if capped(n) {
+                    state.cell_cap[s * k + j] =
+                        sampled_cap(&mut cell_keys[s * k + j], n, population);
+                }
             }
         }
         state.refresh_bounds();
@@ -791,15 +800,18 @@ fn key_f64(scorer: &Scorer, method: Method, row: &[f64], s: usize, adj: &mut [f6
     }
 }
 
+/// Quotas below this are selected with dynamic bounds only (see `PruneState::with_sampled_caps`).
+pub const MIN_CAPPED_QUOTA: usize = 1024;
+
 /// Whether a selection pass over `rows` should first sample caps (large inputs only: below this
 /// the dynamic bounds tighten within a few thousand rows anyway).
 fn sample_worth_it<T: Prob>(rows: &Rows<'_, T>) -> bool {
     rows.n() >= 1 << 16 && rows.n() * rows.k() >= parallel::SERIAL_ELEMENTS
 }
 
-/// Sampling stride: every 32nd row, sparser when rows are wide (about 2^21 sampled values at most).
+/// Sampling stride: every 32nd row, sparser for large inputs (about 2^20 sampled values at most).
 fn sample_stride<T: Prob>(rows: &Rows<'_, T>) -> usize {
-    ((rows.n() * rows.k()) >> 21).max(32)
+    ((rows.n() * rows.k()) >> 20).max(32)
 }
 
 /// cleanlab's `num_to_remove_per_class` overwrite of the prune count matrix.

@@ -4,7 +4,9 @@
 
 use labelsieve_core::count::{self, StableArgsort};
 use labelsieve_core::data::Rows;
-use labelsieve_core::filter::{self, FilterBy, IssueOptions, PrunePlan, PruneState};
+use labelsieve_core::filter::{
+    self, FilterBy, IssueOptions, PrunePlan, PruneState, MIN_CAPPED_QUOTA,
+};
 use labelsieve_core::rank::{self, Method};
 use labelsieve_core::select::{sampled_cap, Smallest};
 use ndarray::{Array1, Array2};
@@ -50,6 +52,18 @@ fn plan_for(labels: &Array1<i64>, p: &Array2<f64>, filter_by: FilterBy) -> (Prun
     (plan, counts)
 }
 
+/// The tests below only mean something if the sampled caps apply to every selector.
+fn assert_all_quotas_capped(plan: &PrunePlan) {
+    let quotas = plan
+        .class_num
+        .iter()
+        .copied()
+        .chain(plan.cells.iter().flatten().map(|&(_, n)| n));
+    for q in quotas.filter(|&q| q > 0) {
+        assert!(q >= MIN_CAPPED_QUOTA, "quota {q} is below MIN_CAPPED_QUOTA");
+    }
+}
+
 fn uncapped(plan: &PrunePlan, labels: &Array1<i64>, p: &Array2<f64>) -> Vec<usize> {
     let mut st = PruneState::new(plan);
     st.offer_rows(plan, labels.view(), &Rows::new(p.view()), 0);
@@ -58,7 +72,8 @@ fn uncapped(plan: &PrunePlan, labels: &Array1<i64>, p: &Array2<f64>) -> Vec<usiz
 
 #[test]
 fn sampled_caps_change_no_selection_for_any_stride() {
-    let (labels, p) = problem(30_000, 7, 3);
+    // Three classes: every quota is large enough to be capped (MIN_CAPPED_QUOTA).
+    let (labels, p) = problem(60_000, 3, 3);
     let rows = Rows::new(p.view());
     for fb in [
         FilterBy::PruneByNoiseRate,
@@ -66,6 +81,7 @@ fn sampled_caps_change_no_selection_for_any_stride() {
         FilterBy::Both,
     ] {
         let (plan, counts) = plan_for(&labels, &p, fb);
+        assert_all_quotas_capped(&plan);
         let expect = uncapped(&plan, &labels, &p);
         assert!(!expect.is_empty());
         for stride in [1, 2, 5, 32, 1000, 40_000] {
@@ -85,7 +101,7 @@ fn sampled_caps_change_no_selection_for_any_stride() {
 fn a_misleading_sample_is_caught_and_redone() {
     // Every 16th row (the sample) is a near-certain mistake: tiny self-confidence and a huge
     // margin, so every cap guessed from the sample is far too tight for the real quotas.
-    let (labels, mut p) = problem(20_000, 5, 11);
+    let (labels, mut p) = problem(60_000, 3, 11);
     let k = p.ncols();
     for i in (0..p.nrows()).step_by(16) {
         let s = labels[i] as usize;
@@ -101,6 +117,7 @@ fn a_misleading_sample_is_caught_and_redone() {
         FilterBy::Both,
     ] {
         let (plan, counts) = plan_for(&labels, &p, fb);
+        assert_all_quotas_capped(&plan);
         let expect = uncapped(&plan, &labels, &p);
         let mut st = PruneState::with_sampled_caps(&plan, labels.view(), &rows, &counts, 16);
         st.offer_rows(&plan, labels.view(), &rows, 0);
