@@ -179,6 +179,11 @@ pub fn order_label_issues<T: Prob, L: Label>(
     let scorer = Scorer::new(method, thresholds, k)?;
     let n = rows.n();
     let par = parallel::worth_parallel(n * k);
+    // The mask as a plain slice (ndarray indexing per row cost more than the scoring).
+    let mask: std::borrow::Cow<'_, [bool]> = match mask.as_slice() {
+        Some(m) => std::borrow::Cow::Borrowed(m),
+        None => std::borrow::Cow::Owned(mask.to_vec()),
+    };
     // (score, index) as ordered integers: one integer sort gives score order, ties by index.
     let mut keyed: Vec<u128> = parallel::map_reduce(
         n,
