@@ -371,7 +371,7 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
 ) -> JointPass {
     let rows = Rows::new(pred_probs);
     let k = rows.k();
-    let cut: Vec<f64> = thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect();
+    let cut = confidence_cuts(thresholds);
     let par = parallel::worth_parallel(rows.n() * k);
     let init = || JointPass {
         counts: vec![0; k * k],
@@ -411,6 +411,11 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
     );
     out.off_diagonal.sort_unstable();
     out
+}
+
+/// Per class, the value a probability must reach to be confident: `threshold - 1e-6`.
+pub fn confidence_cuts(thresholds: &[f64]) -> Vec<f64> {
+    thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect()
 }
 
 /// One sub-block of rows for `joint_block`.

@@ -545,10 +545,7 @@ pub fn label_issues<T: Prob, L: Label>(
             })
         }
         FilterBy::ConfidentLearning => {
-            let cut: Vec<f64> = thresholds()?
-                .iter()
-                .map(|t| t - count::CONFIDENCE_SLACK)
-                .collect();
+            let cut = count::confidence_cuts(&thresholds()?);
             // Rows were validated by the thresholds pass.
             let mask = per_row_mask(&rows, labels, par, None, &RowFlag::OffDiagonal(cut))?;
             Ok(Issues {
@@ -567,7 +564,7 @@ pub fn label_issues<T: Prob, L: Label>(
             // The num lowest scores, num = the joint pass's issue count. With a score cap guessed
             // from a sample, the joint pass gathers the candidates while it counts num.
             let cap = if sample_worth_it(&rows) {
-                low_score_cap(&rows, labels, &t, &scorer, method)
+                low_score_cap(&rows, labels, &t, &scorer)
             } else {
                 f64::INFINITY
             };
@@ -610,8 +607,7 @@ pub fn label_issues<T: Prob, L: Label>(
                     let mut cls = Vec::new();
                     rows.for_blocks(range, |start, end, flat| {
                         classes_into(labels, start..end, &mut cls);
-                        let rows = flat.chunks_exact(k.max(1)).zip(&cls).zip(start..);
-                        for ((row, &s), i) in rows {
+                        for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(&cls).zip(start..) {
                             let key = match method {
                                 Method::SelfConfidence => row[s].to_f64(),
                                 _ => scorer.score(row_f64(row, &mut buf), s, &mut adj),
@@ -764,14 +760,10 @@ fn low_score_cap<T: Prob, L: Label>(
     labels: ArrayView1<'_, L>,
     thresholds: &[f64],
     scorer: &Scorer,
-    method: Method,
 ) -> f64 {
     let k = rows.k();
     let n = rows.n();
-    let cut: Vec<f64> = thresholds
-        .iter()
-        .map(|t| t - count::CONFIDENCE_SLACK)
-        .collect();
+    let issue = RowFlag::OffDiagonal(count::confidence_cuts(thresholds));
     let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
     let mut issues = 0usize;
     let mut keys: Vec<f64> = (0..n)
@@ -779,10 +771,8 @@ fn low_score_cap<T: Prob, L: Label>(
         .map(|i| {
             let row = rows.row(i, &mut buf);
             let s = labels[i].class();
-            let scan = count::scan_row(row, &cut);
-            issues +=
-                usize::from(matches!(scan.guess(), Some(g) if g != s) && !scan.vetoed(s, row[s]));
-            key_f64(scorer, method, row, s, &mut adj)
+            issues += usize::from(issue.flag(row, s));
+            scorer.score(row, s, &mut adj)
         })
         .collect();
     let m = keys.len() as f64;
@@ -790,14 +780,6 @@ fn low_score_cap<T: Prob, L: Label>(
     let share_hi = share + 5.0 * (share * (1.0 - share) / m).sqrt() + 8.0 / m;
     let num_hi = ((share_hi * n as f64).ceil() as usize).min(n);
     sampled_cap(&mut keys, num_hi, n)
-}
-
-/// The low_* rules' key of a row already converted to f64.
-fn key_f64(scorer: &Scorer, method: Method, row: &[f64], s: usize, adj: &mut [f64]) -> f64 {
-    match method {
-        Method::SelfConfidence => row[s],
-        _ => scorer.score(row, s, adj),
-    }
 }
 
 /// Quotas below this are selected with dynamic bounds only (see `PruneState::with_sampled_caps`).

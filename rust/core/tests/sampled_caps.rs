@@ -35,7 +35,19 @@ fn problem(n: usize, k: usize, seed: u64) -> (Array1<i64>, Array2<f64>) {
     (labels, p)
 }
 
-fn plan_for(labels: &Array1<i64>, p: &Array2<f64>, filter_by: FilterBy) -> (PrunePlan, Vec<i64>) {
+const PRUNE_RULES: [FilterBy; 3] = [
+    FilterBy::PruneByNoiseRate,
+    FilterBy::PruneByClass,
+    FilterBy::Both,
+];
+
+/// The prune plan of `filter_by` and the label counts, checked to give every selector a quota
+/// large enough to be capped (the tests below only mean something if the sampled caps apply).
+fn capped_plan(
+    labels: &Array1<i64>,
+    p: &Array2<f64>,
+    filter_by: FilterBy,
+) -> (PrunePlan, Vec<i64>) {
     let k = p.ncols();
     let (cj, _) = count::confident_joint(
         labels.view(),
@@ -49,19 +61,32 @@ fn plan_for(labels: &Array1<i64>, p: &Array2<f64>, filter_by: FilterBy) -> (Prun
     .unwrap();
     let counts = count::label_counts(labels.view(), k);
     let plan = PrunePlan::new(cj.view(), &counts, filter_by, 1.0, None, 1, &StableArgsort).unwrap();
-    (plan, counts)
-}
-
-/// The tests below only mean something if the sampled caps apply to every selector.
-fn assert_all_quotas_capped(plan: &PrunePlan) {
     let quotas = plan
         .class_num
         .iter()
         .copied()
         .chain(plan.cells.iter().flatten().map(|&(_, n)| n));
     for q in quotas.filter(|&q| q > 0) {
-        assert!(q >= MIN_CAPPED_QUOTA, "quota {q} is below MIN_CAPPED_QUOTA");
+        assert!(
+            q >= MIN_CAPPED_QUOTA,
+            "{filter_by:?}: quota {q} is below MIN_CAPPED_QUOTA"
+        );
     }
+    (plan, counts)
+}
+
+/// The selection with caps sampled every `stride` rows, starved selectors redone; and how many.
+fn capped(
+    plan: &PrunePlan,
+    counts: &[i64],
+    labels: &Array1<i64>,
+    rows: &Rows<'_, f64>,
+    stride: usize,
+) -> (PruneState, usize) {
+    let mut st = PruneState::with_sampled_caps(plan, labels.view(), rows, counts, stride);
+    st.offer_rows(plan, labels.view(), rows, 0);
+    let redone = st.redo_starved(plan, labels.view(), rows, 0);
+    (st, redone)
 }
 
 fn uncapped(plan: &PrunePlan, labels: &Array1<i64>, p: &Array2<f64>) -> Vec<usize> {
@@ -75,20 +100,12 @@ fn sampled_caps_change_no_selection_for_any_stride() {
     // Three classes: every quota is large enough to be capped (MIN_CAPPED_QUOTA).
     let (labels, p) = problem(60_000, 3, 3);
     let rows = Rows::new(p.view());
-    for fb in [
-        FilterBy::PruneByNoiseRate,
-        FilterBy::PruneByClass,
-        FilterBy::Both,
-    ] {
-        let (plan, counts) = plan_for(&labels, &p, fb);
-        assert_all_quotas_capped(&plan);
+    for fb in PRUNE_RULES {
+        let (plan, counts) = capped_plan(&labels, &p, fb);
         let expect = uncapped(&plan, &labels, &p);
         assert!(!expect.is_empty());
         for stride in [1, 2, 5, 32, 1000, 40_000] {
-            let mut st =
-                PruneState::with_sampled_caps(&plan, labels.view(), &rows, &counts, stride);
-            st.offer_rows(&plan, labels.view(), &rows, 0);
-            st.redo_starved(&plan, labels.view(), &rows, 0);
+            let (st, _) = capped(&plan, &counts, &labels, &rows, stride);
             assert_eq!(st.clone().finish(&plan), expect, "{fb:?} stride {stride}");
             let mask = st.finish_mask(&plan, p.nrows());
             let from_mask: Vec<usize> = (0..p.nrows()).filter(|&i| mask[i]).collect();
@@ -111,17 +128,10 @@ fn a_misleading_sample_is_caught_and_redone() {
         p[[i, other]] = 0.999;
     }
     let rows = Rows::new(p.view());
-    for fb in [
-        FilterBy::PruneByNoiseRate,
-        FilterBy::PruneByClass,
-        FilterBy::Both,
-    ] {
-        let (plan, counts) = plan_for(&labels, &p, fb);
-        assert_all_quotas_capped(&plan);
+    for fb in PRUNE_RULES {
+        let (plan, counts) = capped_plan(&labels, &p, fb);
         let expect = uncapped(&plan, &labels, &p);
-        let mut st = PruneState::with_sampled_caps(&plan, labels.view(), &rows, &counts, 16);
-        st.offer_rows(&plan, labels.view(), &rows, 0);
-        let redone = st.redo_starved(&plan, labels.view(), &rows, 0);
+        let (st, redone) = capped(&plan, &counts, &labels, &rows, 16);
         assert!(
             redone > 0,
             "{fb:?}: the misleading sample should starve some selector"
