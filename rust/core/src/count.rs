@@ -373,16 +373,10 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
     let k = rows.k();
     let cut = confidence_cuts(thresholds);
     let par = parallel::worth_parallel(rows.n() * k);
-    let init = || JointPass {
-        counts: vec![0; k * k],
-        off_diagonal: Vec::new(),
-        issues: 0,
-        collected: Vec::new(),
-    };
     let mut out = parallel::map_reduce(
         rows.n(),
         par,
-        init,
+        || JointPass::new(k),
         |acc: &mut JointPass, range| {
             let mut cls = Vec::new();
             rows.for_blocks(range, |start, end, flat| {
@@ -399,18 +393,33 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
                 None
             });
         },
-        |mut a, b| {
-            for (x, y) in a.counts.iter_mut().zip(b.counts) {
-                *x += y;
-            }
-            a.off_diagonal.extend(b.off_diagonal);
-            a.issues += b.issues;
-            a.collected.extend(b.collected);
-            a
-        },
+        JointPass::merge,
     );
     out.off_diagonal.sort_unstable();
     out
+}
+
+impl JointPass {
+    /// Nothing counted yet, for K classes.
+    pub fn new(k: usize) -> Self {
+        JointPass {
+            counts: vec![0; k * k],
+            off_diagonal: Vec::new(),
+            issues: 0,
+            collected: Vec::new(),
+        }
+    }
+
+    /// Add another part's counts (the indices and collected rows are appended unsorted).
+    pub fn merge(mut self, other: JointPass) -> Self {
+        for (x, y) in self.counts.iter_mut().zip(other.counts) {
+            *x += y;
+        }
+        self.off_diagonal.extend(other.off_diagonal);
+        self.issues += other.issues;
+        self.collected.extend(other.collected);
+        self
+    }
 }
 
 /// Per class, the value a probability must reach to be confident: `threshold - 1e-6`.

@@ -15,7 +15,7 @@ use crate::data::{classes_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::parallel;
 use crate::rank::{Method, Scorer};
-use crate::select::{decode_index, sampled_cap, Smallest};
+use crate::select::{decode_index, sampled_band, sampled_cap, Smallest};
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 /// cleanlab's `filter_by` values.
@@ -184,6 +184,10 @@ impl PrunePlan {
 /// cell for prune_by_noise_rate. A row is stored as `2 * global_index + vetoed` (the boosted
 /// argmax equals its given label), so the veto needs no second read of the rows; the order by
 /// (key, stored index) is the order by (key, row index) because row indices are distinct.
+///
+/// In memory (`select_mask`) a selector may also have a sampled lower bound `lo`: rows whose
+/// key is strictly below it are surely selected, so they are only counted and flagged in place
+/// (no candidate is stored); only the rows in the band `lo..=cap` compete in the selector.
 #[derive(Clone, Debug)]
 pub struct PruneState {
     pub(crate) class_sel: Vec<Smallest>,
@@ -196,7 +200,19 @@ pub struct PruneState {
     /// be selected there): per class, then per cell; `+inf` when there is none.
     class_cap: Vec<f64>,
     cell_cap: Vec<f64>,
+    /// Sure-selection bounds (keys strictly below are selected without competing), per class
+    /// then per cell; `-inf` when there is none (always, outside `select_mask`).
+    class_lo: Vec<f64>,
+    cell_lo: Vec<f64>,
+    /// How many rows each selector took as sure (below its `lo`).
+    class_sure: Vec<usize>,
+    cell_sure: Vec<usize>,
 }
+
+/// Flag bits of a row in `select_mask`: picked by its class, by one of its cells, vetoed.
+const PICK_CLASS: u8 = 1;
+const PICK_CELL: u8 = 2;
+const VETOED: u8 = 4;
 
 impl PruneState {
     pub fn new(plan: &PrunePlan) -> Self {
@@ -213,15 +229,20 @@ impl PruneState {
             bound: Vec::new(),
             class_cap: vec![f64::INFINITY; k],
             cell_cap: vec![f64::INFINITY; k * k],
+            class_lo: vec![f64::NEG_INFINITY; k],
+            cell_lo: vec![f64::NEG_INFINITY; k * k],
+            class_sure: vec![0; k],
+            cell_sure: vec![0; k * k],
         };
         state.refresh_bounds();
         state
     }
 
-    /// A fresh state whose selectors skip keys above caps guessed from a fixed sample of the rows
-    /// (every `stride`-th, see `select::sampled_cap`): most rows then fail one comparison and
-    /// the selectors hold little more than their quota, instead of every key that beat a bound
-    /// still loose early in the pass. `redo_starved` makes the result exact whatever the guesses.
+    /// A fresh state whose selectors work within a band `(lo, cap)` guessed from a fixed sample
+    /// of the rows (every `stride`-th, see `select::sampled_band`): rows above the cap fail one
+    /// comparison, rows below `lo` are taken without competing, and the selectors hold only the
+    /// band. `select_mask` checks every guess and redoes the selectors it misled, so the result
+    /// never depends on the sample.
     pub fn with_sampled_caps<T: Prob, L: Label>(
         plan: &PrunePlan,
         labels: ArrayView1<'_, L>,
@@ -231,38 +252,51 @@ impl PruneState {
     ) -> Self {
         let k = plan.k();
         let stride = stride.max(1);
-        let mut class_keys: Vec<Vec<f64>> = vec![Vec::new(); k];
-        let mut cell_keys: Vec<Vec<f64>> = vec![Vec::new(); k * k];
-        let mut buf = vec![0.0; k];
         // Small quotas are left uncapped: the dynamic bounds tighten after a few quotas' worth of
         // rows, and sampling keys for them (many cells when K is large) costs more than it saves.
         let capped = |n: usize| n >= MIN_CAPPED_QUOTA;
-        for i in (0..rows.n()).step_by(stride) {
-            let s = labels[i].class();
-            let class_on = capped(plan.class_num[s]);
-            if !class_on && !plan.cells[s].iter().any(|&(_, n)| capped(n)) {
-                continue;
-            }
-            let row = rows.row(i, &mut buf);
-            if class_on {
-                class_keys[s].push(row[s]);
-            }
-            for &(j, n) in &plan.cells[s] {
-                if capped(n) {
-                    cell_keys[s * k + j].push(row[s] - row[j]);
+        // Sampled keys per class, then per cell (merged in any order: only their ranks matter).
+        type Sample = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+        let (mut class_keys, mut cell_keys) = parallel::map_reduce(
+            rows.n(),
+            parallel::worth_parallel(rows.n() * k),
+            || -> Sample { (vec![Vec::new(); k], vec![Vec::new(); k * k]) },
+            |(class_keys, cell_keys): &mut Sample, range| {
+                let mut buf = vec![0.0; k];
+                for i in (range.start.next_multiple_of(stride)..range.end).step_by(stride) {
+                    let s = labels[i].class();
+                    let class_on = capped(plan.class_num[s]);
+                    if !class_on && !plan.cells[s].iter().any(|&(_, n)| capped(n)) {
+                        continue;
+                    }
+                    let row = rows.row(i, &mut buf);
+                    if class_on {
+                        class_keys[s].push(row[s]);
+                    }
+                    for &(j, n) in &plan.cells[s] {
+                        if capped(n) {
+                            cell_keys[s * k + j].push(row[s] - row[j]);
+                        }
+                    }
                 }
-            }
-        }
+            },
+            |(mut ca, mut la): Sample, (cb, lb): Sample| {
+                ca.iter_mut().zip(cb).for_each(|(a, b)| a.extend(b));
+                la.iter_mut().zip(lb).for_each(|(a, b)| a.extend(b));
+                (ca, la)
+            },
+        );
         let mut state = PruneState::new(plan);
         for s in 0..k {
             let population = usize::try_from(label_counts[s]).unwrap_or(0);
             if capped(plan.class_num[s]) {
-                state.class_cap[s] = sampled_cap(&mut class_keys[s], plan.class_num[s], population);
+                (state.class_lo[s], state.class_cap[s]) =
+                    sampled_band(&mut class_keys[s], plan.class_num[s], population);
             }
             for &(j, n) in &plan.cells[s] {
                 if capped(n) {
-                    state.cell_cap[s * k + j] =
-                        sampled_cap(&mut cell_keys[s * k + j], n, population);
+                    (state.cell_lo[s * k + j], state.cell_cap[s * k + j]) =
+                        sampled_band(&mut cell_keys[s * k + j], n, population);
                 }
             }
         }
@@ -270,15 +304,53 @@ impl PruneState {
         state
     }
 
-    /// Redo, uncapped, every selector whose cap turned out below its quota-th key (it is not
-    /// full): one more pass over the rows, offering only to those selectors. Rare by design.
-    /// Returns how many selectors were redone.
-    pub fn redo_starved<T: Prob, L: Label>(
+    /// Select in memory: offer every row (rows `0..N`), check the sampled guesses, redo what
+    /// they misled, and return the mask of flagged rows with the number of selectors redone.
+    pub fn select_mask<T: Prob, L: Label>(
+        mut self,
+        plan: &PrunePlan,
+        labels: ArrayView1<'_, L>,
+        rows: &Rows<'_, T>,
+    ) -> (Vec<bool>, usize) {
+        // Per row: the bits of the selections it is surely in, and its veto.
+        let mut flags = vec![0u8; rows.n()];
+        if parallel::worth_parallel(rows.n() * rows.k()) {
+            let batch = parallel::map_reduce_out(
+                &mut flags,
+                true,
+                || self.empty_below(plan),
+                |st: &mut PruneState, start, out| st.mark_range(plan, labels, rows, start, out),
+                |mut a, b| {
+                    a.merge(b);
+                    a
+                },
+            );
+            self.merge(batch);
+        } else {
+            // Serially the rows go straight into this state, whose bounds are already tight.
+            self.mark_range(plan, labels, rows, 0, &mut flags);
+        }
+        let redone = self.redo_misled(plan, labels, rows, &mut flags);
+        (self.finish_flags(plan, flags), redone)
+    }
+
+    /// Whether a selector's sampled guesses held: no more sure rows than its quota, and with
+    /// the band, at least its quota. Selectors without guesses always hold.
+    fn guess_held(sel: &mut Smallest, cap: f64, lo: f64, sure: usize) -> bool {
+        let guessed = cap < f64::INFINITY || lo > f64::NEG_INFINITY;
+        !guessed || (sure <= sel.quota() && sure + sel.held() >= sel.quota())
+    }
+
+    /// Redo, uncapped, every selector whose sampled guess turned out wrong (see `guess_held`):
+    /// one more pass over the rows, offering only to those selectors (and to every cell of a
+    /// class with such a cell, whose shared flag bit is rebuilt). Rare by design. Returns how
+    /// many selectors were redone.
+    fn redo_misled<T: Prob, L: Label>(
         &mut self,
         plan: &PrunePlan,
         labels: ArrayView1<'_, L>,
         rows: &Rows<'_, T>,
-        offset: usize,
+        flags: &mut [u8],
     ) -> usize {
         let k = plan.k();
         let mut sub = PrunePlan {
@@ -287,48 +359,49 @@ impl PruneState {
             cells: vec![Vec::new(); k],
             too_few: Vec::new(),
         };
-        let mut redone = 0;
-        for s in 0..k {
-            if self.class_cap[s] < f64::INFINITY && !self.class_sel[s].is_full() {
+        // Per class, the flag bits to rebuild.
+        let mut clear = vec![0u8; k];
+        for (s, clear_s) in clear.iter_mut().enumerate() {
+            let (cap, lo, sure) = (self.class_cap[s], self.class_lo[s], self.class_sure[s]);
+            if plan.class_num[s] > 0 && !Self::guess_held(&mut self.class_sel[s], cap, lo, sure) {
                 sub.class_num[s] = plan.class_num[s];
-                redone += 1;
+                *clear_s |= PICK_CLASS;
             }
-            for &(j, n) in &plan.cells[s] {
-                let starved = self.cell_cap[s * k + j] < f64::INFINITY
-                    && !self.cell_sel[s * k + j]
-                        .as_mut()
-                        .is_some_and(Smallest::is_full);
-                if starved {
-                    sub.cells[s].push((j, n));
-                    redone += 1;
-                }
+            let misled = plan.cells[s].iter().any(|&(j, _)| {
+                let c = s * k + j;
+                let (cap, lo, sure) = (self.cell_cap[c], self.cell_lo[c], self.cell_sure[c]);
+                self.cell_sel[c]
+                    .as_mut()
+                    .is_some_and(|sel| !Self::guess_held(sel, cap, lo, sure))
+            });
+            if misled {
+                sub.cells[s].clone_from(&plan.cells[s]);
+                *clear_s |= PICK_CELL;
             }
         }
+        let redone = sub.class_num.iter().filter(|&&q| q > 0).count()
+            + sub.cells.iter().map(Vec::len).sum::<usize>();
         if redone == 0 {
             return 0;
         }
-        let mut redo = PruneState::new(&sub);
-        redo.offer_rows(&sub, labels, rows, offset);
-        for s in 0..k {
-            if sub.class_num[s] > 0 {
-                self.class_sel[s] = std::mem::replace(&mut redo.class_sel[s], Smallest::new(0));
-                self.class_cap[s] = f64::INFINITY;
-            }
-            for &(j, _) in &sub.cells[s] {
-                self.cell_sel[s * k + j] = redo.cell_sel[s * k + j].take();
-                self.cell_cap[s * k + j] = f64::INFINITY;
-            }
+        for (i, f) in flags.iter_mut().enumerate() {
+            *f &= !clear[labels[i].class()];
         }
-        self.refresh_bounds();
+        let mut redo = PruneState::new(&sub);
+        redo.offer_rows(&sub, labels, rows, 0);
+        self.take_part(&sub, redo);
         redone
     }
 
     /// An empty state whose rows will be merged into `self`: it skips every key that `self`
-    /// already beats, so a fresh per-thread state does not hoard candidates `self` would drop.
+    /// already beats (and takes the same keys as sure), so a fresh per-thread state does not
+    /// hoard candidates `self` would drop.
     fn empty_below(&self, plan: &PrunePlan) -> Self {
         let mut state = PruneState::new(plan);
         state.class_cap = self.class_bounds();
         state.cell_cap.clone_from(&self.bound);
+        state.class_lo.clone_from(&self.class_lo);
+        state.cell_lo.clone_from(&self.cell_lo);
         state.refresh_bounds();
         state
     }
@@ -364,10 +437,17 @@ impl PruneState {
                 *x = std::mem::replace(x, Smallest::new(0)).merge(y);
             }
         }
+        for (a, b) in self.class_sure.iter_mut().zip(other.class_sure) {
+            *a += b;
+        }
+        for (a, b) in self.cell_sure.iter_mut().zip(other.cell_sure) {
+            *a += b;
+        }
         self.refresh_bounds();
     }
 
-    /// Offer every row of a batch whose first row has global index `offset`.
+    /// Offer every row of a batch whose first row has global index `offset` (a state without
+    /// sure bounds: the streaming path, and redone selectors).
     /// Labels must lie in `0..K` and `2 * (offset + rows.n())` must fit in a `usize`.
     pub fn offer_rows<T: Prob, L: Label>(
         &mut self,
@@ -376,6 +456,11 @@ impl PruneState {
         rows: &Rows<'_, T>,
         offset: usize,
     ) {
+        debug_assert!(self
+            .class_lo
+            .iter()
+            .chain(&self.cell_lo)
+            .all(|&lo| lo == f64::NEG_INFINITY));
         let n = rows.n();
         if parallel::worth_parallel(n * rows.k()) {
             let batch = parallel::map_reduce(
@@ -415,74 +500,140 @@ impl PruneState {
         });
     }
 
+    /// Offer the rows `start..start + out.len()` and write their flag bits into `out`.
+    fn mark_range<T: Prob, L: Label>(
+        &mut self,
+        plan: &PrunePlan,
+        labels: ArrayView1<'_, L>,
+        rows: &Rows<'_, T>,
+        start: usize,
+        out: &mut [u8],
+    ) {
+        let k = rows.k();
+        let mut buf = vec![0.0; k];
+        let mut cls = Vec::new();
+        rows.for_blocks(start..start + out.len(), |first, end, flat| {
+            classes_into(labels, first..end, &mut cls);
+            let out = &mut out[first - start..end - start];
+            crate::for_rows!(k, flat, &cls, 0, |row, s, i| {
+                out[i] = self.offer_row(plan, row_f64(row, &mut buf), s, 2 * (first + i));
+            });
+            None
+        });
+    }
+
+    /// Move the selectors of `other` (a state for `part`, a part of this state's plan) in.
+    fn take_part(&mut self, part: &PrunePlan, mut other: PruneState) {
+        let k = part.k();
+        for s in 0..k {
+            if part.class_num[s] > 0 {
+                self.class_sel[s] = std::mem::replace(&mut other.class_sel[s], Smallest::new(0));
+                self.class_sure[s] = other.class_sure[s];
+                self.class_lo[s] = other.class_lo[s];
+                self.class_cap[s] = other.class_cap[s];
+            }
+            for &(j, _) in &part.cells[s] {
+                let c = s * k + j;
+                self.cell_sel[c] = other.cell_sel[c].take();
+                self.cell_sure[c] = other.cell_sure[c];
+                self.cell_lo[c] = other.cell_lo[c];
+                self.cell_cap[c] = other.cell_cap[c];
+            }
+        }
+        self.refresh_bounds();
+    }
+
     /// Offer one row (as f64, its given class `s`, stored as `global`: twice its index).
+    /// Returns its flag bits for the selections it is surely in (0 without sure bounds).
     #[inline]
-    fn offer_row(&mut self, plan: &PrunePlan, row: &[f64], s: usize, global: usize) {
+    fn offer_row(&mut self, plan: &PrunePlan, row: &[f64], s: usize, global: usize) -> u8 {
         let k = row.len();
         let ps = row[s];
-        let class_hit =
-            plan.class_num[s] > 0 && ps <= self.class_sel[s].bound_key().min(self.class_cap[s]);
-        let cell_hit = !plan.cells[s].is_empty();
-        if !(class_hit || cell_hit) {
-            return;
+        let class_on = plan.class_num[s] > 0;
+        let cells_on = !plan.cells[s].is_empty();
+        if !(class_on || cells_on) {
+            return 0;
         }
+        let mut bits = 0u8;
         let mut veto = None;
         let mut packed =
             || global + usize::from(*veto.get_or_insert_with(|| boosted_argmax(row, s) == s));
-        if class_hit {
-            let p = packed();
-            self.class_sel[s].offer(ps, p);
+        if class_on {
+            if ps < self.class_lo[s] {
+                self.class_sure[s] += 1;
+                bits = PICK_CLASS;
+            } else if ps <= self.class_sel[s].bound_key().min(self.class_cap[s]) {
+                let p = packed();
+                self.class_sel[s].offer(ps, p);
+            }
         }
-        if !cell_hit {
-            return;
-        }
-        // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
-        let bounds = &self.bound[s * k..(s + 1) * k];
-        let hit = row
-            .iter()
-            .zip(bounds)
-            .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
-        if !hit {
-            return;
-        }
-        for (j, &p) in row.iter().enumerate() {
-            let key = ps - p;
-            if key <= self.bound[s * k + j] {
-                if let Some(sel) = self.cell_sel[s * k + j].as_mut() {
-                    sel.offer(key, packed());
-                    self.bound[s * k + j] = sel.bound_key().min(self.cell_cap[s * k + j]);
+        if cells_on {
+            // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
+            let bounds = &self.bound[s * k..(s + 1) * k];
+            let hit = row
+                .iter()
+                .zip(bounds)
+                .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
+            if hit {
+                for (j, &p) in row.iter().enumerate() {
+                    let key = ps - p;
+                    let c = s * k + j;
+                    if key <= self.bound[c] {
+                        if key < self.cell_lo[c] {
+                            self.cell_sure[c] += 1;
+                            bits |= PICK_CELL;
+                        } else if let Some(sel) = self.cell_sel[c].as_mut() {
+                            sel.offer(key, packed());
+                            self.bound[c] = sel.bound_key().min(self.cell_cap[c]);
+                        }
+                    }
                 }
             }
         }
+        if bits != 0 && packed() & 1 == 1 {
+            bits |= VETOED;
+        }
+        bits
     }
 
-    /// `finish` as a mask over rows `0..n` (in-memory calls): no sort of the selected rows.
-    pub fn finish_mask(self, plan: &PrunePlan, n: usize) -> Vec<bool> {
-        // Per row: bit 0 = picked by its class, bit 1 = by one of its cells, bit 2 = vetoed.
-        let mut flags = vec![0u8; n];
+    /// The mask from the rows' flag bits (sure picks) and the selectors' band picks: each
+    /// selector contributes its quota minus its sure rows.
+    fn finish_flags(self, plan: &PrunePlan, mut flags: Vec<u8>) -> Vec<bool> {
         let mut mark = |p: usize, bit: u8| {
             if let Some(f) = flags.get_mut(p >> 1) {
-                *f |= bit | (((p & 1) as u8) << 2);
+                *f |= bit | if p & 1 == 1 { VETOED } else { 0 };
             }
         };
-        for sel in self.class_sel {
-            sel.finish_unordered().into_iter().for_each(|p| mark(p, 1));
+        for (sel, sure) in self.class_sel.into_iter().zip(self.class_sure) {
+            let need = sel.quota().saturating_sub(sure);
+            sel.finish_first(need)
+                .into_iter()
+                .for_each(|p| mark(p, PICK_CLASS));
         }
-        for sel in self.cell_sel.into_iter().flatten() {
-            sel.finish_unordered().into_iter().for_each(|p| mark(p, 2));
+        for (sel, sure) in self.cell_sel.into_iter().zip(self.cell_sure) {
+            if let Some(sel) = sel {
+                let need = sel.quota().saturating_sub(sure);
+                sel.finish_first(need)
+                    .into_iter()
+                    .for_each(|p| mark(p, PICK_CELL));
+            }
         }
         let need = match plan.filter_by {
-            FilterBy::PruneByClass => 1,
-            FilterBy::PruneByNoiseRate => 2,
-            _ => 3,
+            FilterBy::PruneByClass => PICK_CLASS,
+            FilterBy::PruneByNoiseRate => PICK_CELL,
+            _ => PICK_CLASS | PICK_CELL,
         };
-        flags
-            .into_iter()
-            .map(|f| f & 4 == 0 && f & need == need)
-            .collect()
+        let keep = |f: u8| f & VETOED == 0 && f & need == need;
+        if parallel::worth_parallel(flags.len()) {
+            use rayon::prelude::*;
+            flags.par_iter().map(|&f| keep(f)).collect()
+        } else {
+            flags.into_iter().map(keep).collect()
+        }
     }
 
-    /// Flagged global row indices, ascending, after the argmax veto.
+    /// Flagged global row indices, ascending, after the argmax veto (a state without sure
+    /// bounds: the streaming path).
     pub fn finish(self, plan: &PrunePlan) -> Vec<usize> {
         let mut by_class: Vec<usize> = self
             .class_sel
@@ -738,14 +889,12 @@ fn prune<T: Prob, L: Label>(
         opts.min_examples_per_class,
         sorter,
     )?;
-    let mut state = if sample_worth_it(rows) {
+    let state = if sample_worth_it(rows) {
         PruneState::with_sampled_caps(&plan, labels, rows, &counts, sample_stride(rows))
     } else {
         PruneState::new(&plan)
     };
-    state.offer_rows(&plan, labels, rows, 0);
-    state.redo_starved(&plan, labels, rows, 0);
-    let mask = state.finish_mask(&plan, rows.n());
+    let (mask, _) = state.select_mask(&plan, labels, rows);
     Ok(Issues {
         mask,
         too_few: plan.too_few,

@@ -103,6 +103,41 @@ where
         .reduce(&init, merge)
 }
 
+/// `map_reduce` over the rows of `out` (one entry per row), whose `map` also writes its rows'
+/// entries: `map(acc, first_row, entries)` over the same fixed chunks.
+pub fn map_reduce_out<A, V, M, R>(
+    out: &mut [V],
+    parallel: bool,
+    init: impl Fn() -> A + Sync + Send,
+    map: M,
+    merge: R,
+) -> A
+where
+    A: Send,
+    V: Send,
+    M: Fn(&mut A, usize, &mut [V]) + Sync + Send,
+    R: Fn(A, A) -> A + Sync + Send,
+{
+    let chunks = out.len().div_ceil(CHUNK_ROWS);
+    if !parallel || chunks <= 1 {
+        let mut acc = init();
+        for (c, part) in out.chunks_mut(CHUNK_ROWS).enumerate() {
+            map(&mut acc, c * CHUNK_ROWS, part);
+        }
+        return acc;
+    }
+    // One contiguous range per thread, as in `map_reduce`.
+    let min_len = (chunks / rayon::current_num_threads()).max(1);
+    out.par_chunks_mut(CHUNK_ROWS)
+        .enumerate()
+        .with_min_len(min_len)
+        .fold(&init, |mut acc, (c, part)| {
+            map(&mut acc, c * CHUNK_ROWS, part);
+            acc
+        })
+        .reduce(&init, merge)
+}
+
 /// Whether a call over `elements` matrix entries is worth running in parallel.
 pub fn worth_parallel(elements: usize) -> bool {
     elements >= SERIAL_ELEMENTS && rayon::current_num_threads() > 1

@@ -64,7 +64,7 @@ impl Smallest {
         if self.bound.is_none() && self.buf.len() == self.k {
             // The first k entries all stay; their maximum already bounds what can still enter.
             self.bound = self.buf.iter().copied().max();
-        } else if self.buf.len() >= self.k + self.k / 2 + 64 {
+        } else if self.buf.len() >= self.k + self.k / 2 + 8 {
             self.compact();
         }
     }
@@ -110,6 +110,32 @@ impl Smallest {
         self.buf.into_iter().map(decode_index).collect()
     }
 
+    /// The `m` first of the selected row indices (by key, then index; `m` at most `k`), in no
+    /// particular order.
+    pub fn finish_first(mut self, m: usize) -> Vec<usize> {
+        self.compact();
+        let m = m.min(self.buf.len());
+        if m == 0 {
+            return Vec::new();
+        }
+        if m < self.buf.len() {
+            self.buf.select_nth_unstable(m - 1);
+            self.buf.truncate(m);
+        }
+        self.buf.into_iter().map(decode_index).collect()
+    }
+
+    /// How many pairs the selector holds once compacted (at most `k`).
+    pub fn held(&mut self) -> usize {
+        self.compact();
+        self.buf.len().min(self.k)
+    }
+
+    /// Its quota `k`.
+    pub fn quota(&self) -> usize {
+        self.k
+    }
+
     /// The selected row indices in order (key, then index).
     pub fn finish(mut self) -> Vec<usize> {
         self.compact();
@@ -134,26 +160,46 @@ impl Smallest {
 }
 
 /// A cap for selecting the `quota` smallest of `population` keys, guessed from `sample`, the keys
-/// of rows taken at a fixed stride from that population: the sampled key of rank
-/// `mean + 5·sqrt(mean) + 8`, where `mean = quota · sample / population` is how many sampled keys
-/// the selection is expected to hold; `+inf` when that rank is beyond the sample. Almost always at
-/// least the `quota`-th smallest key, so offering only keys at or below it changes nothing; a
-/// selector whose cap fell short ends up not `is_full`, and its caller redoes it uncapped.
+/// of rows taken at a fixed stride from that population: the upper end of `sampled_band`.
 pub fn sampled_cap(sample: &mut [f64], quota: usize, population: usize) -> f64 {
+    sampled_band(sample, quota, population).1
+}
+
+/// A band `(lo, hi)` around the `quota`-th smallest of `population` keys, guessed from `sample`,
+/// the keys of rows taken at a fixed stride from that population: the sampled keys of rank
+/// `mean ∓ (5·sqrt(mean) + 8)`, where `mean = quota · sample / population` is how many sampled
+/// keys the selection is expected to hold.
+///
+/// Almost always fewer than `quota` keys lie strictly below `lo` (they are then surely selected)
+/// and at least `quota` lie at or below `hi` (so keys above it can be skipped). `lo` is `-inf`
+/// and `hi` is `+inf` when the rank falls outside the sample. Callers check both guesses on the
+/// whole population (`Smallest::is_full`, a count of the keys below `lo`) and redo a selection
+/// whose guess was wrong, so the result never depends on the sample.
+pub fn sampled_band(sample: &mut [f64], quota: usize, population: usize) -> (f64, f64) {
     if quota == 0 {
-        return f64::NEG_INFINITY;
+        return (f64::NEG_INFINITY, f64::NEG_INFINITY);
     }
     if population == 0 || sample.is_empty() {
-        return f64::INFINITY;
+        return (f64::NEG_INFINITY, f64::INFINITY);
     }
     let mean = quota as f64 * sample.len() as f64 / population as f64;
-    let rank = (mean + 5.0 * mean.sqrt() + 8.0).ceil();
-    if rank >= sample.len() as f64 {
-        return f64::INFINITY;
-    }
-    let r = rank as usize;
-    let (_, kth, _) = sample.select_nth_unstable_by(r, f64::total_cmp);
-    *kth
+    let spread = 5.0 * mean.sqrt() + 8.0;
+    let rank_hi = (mean + spread).ceil();
+    let hi = if rank_hi >= sample.len() as f64 {
+        f64::INFINITY
+    } else {
+        let (_, kth, _) = sample.select_nth_unstable_by(rank_hi as usize, f64::total_cmp);
+        *kth
+    };
+    let rank_lo = (mean - spread).floor();
+    let lo = if rank_lo < 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        let r = (rank_lo as usize).min(sample.len() - 1);
+        let (_, kth, _) = sample.select_nth_unstable_by(r, f64::total_cmp);
+        *kth
+    };
+    (lo, hi)
 }
 
 #[cfg(test)]

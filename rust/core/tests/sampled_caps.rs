@@ -1,6 +1,6 @@
-//! Selections capped by a sampled guess (`select::sampled_cap`, `PruneState::with_sampled_caps`)
-//! against uncapped selections: the same rows whatever the sample, including samples chosen to
-//! be wrong, which must be caught and redone.
+//! Selections guided by a sampled guess (`select::sampled_band`, `PruneState::with_sampled_caps`)
+//! against unguided selections: the same rows whatever the sample, including samples chosen to
+//! be wrong in either direction, which must be caught and redone.
 
 use labelsieve_core::count::{self, StableArgsort};
 use labelsieve_core::data::Rows;
@@ -8,7 +8,7 @@ use labelsieve_core::filter::{
     self, FilterBy, IssueOptions, PrunePlan, PruneState, MIN_CAPPED_QUOTA,
 };
 use labelsieve_core::rank::{self, Method};
-use labelsieve_core::select::{sampled_cap, Smallest};
+use labelsieve_core::select::{sampled_band, sampled_cap, Smallest};
 use ndarray::{Array1, Array2};
 
 /// Seeded labels and pred_probs with ~25% of rows confidently in another class.
@@ -75,18 +75,19 @@ fn capped_plan(
     (plan, counts)
 }
 
-/// The selection with caps sampled every `stride` rows, starved selectors redone; and how many.
+/// The in-memory selection with its band sampled every `stride` rows, misled selectors redone:
+/// the flagged rows, and how many selectors were redone.
 fn capped(
     plan: &PrunePlan,
     counts: &[i64],
     labels: &Array1<i64>,
     rows: &Rows<'_, f64>,
     stride: usize,
-) -> (PruneState, usize) {
-    let mut st = PruneState::with_sampled_caps(plan, labels.view(), rows, counts, stride);
-    st.offer_rows(plan, labels.view(), rows, 0);
-    let redone = st.redo_starved(plan, labels.view(), rows, 0);
-    (st, redone)
+) -> (Vec<usize>, usize) {
+    let st = PruneState::with_sampled_caps(plan, labels.view(), rows, counts, stride);
+    let (mask, redone) = st.select_mask(plan, labels.view(), rows);
+    assert_eq!(mask.len(), rows.n());
+    ((0..rows.n()).filter(|&i| mask[i]).collect(), redone)
 }
 
 fn uncapped(plan: &PrunePlan, labels: &Array1<i64>, p: &Array2<f64>) -> Vec<usize> {
@@ -105,12 +106,14 @@ fn sampled_caps_change_no_selection_for_any_stride() {
         let expect = uncapped(&plan, &labels, &p);
         assert!(!expect.is_empty());
         for stride in [1, 2, 5, 32, 1000, 40_000] {
-            let (st, _) = capped(&plan, &counts, &labels, &rows, stride);
-            assert_eq!(st.clone().finish(&plan), expect, "{fb:?} stride {stride}");
-            let mask = st.finish_mask(&plan, p.nrows());
-            let from_mask: Vec<usize> = (0..p.nrows()).filter(|&i| mask[i]).collect();
-            assert_eq!(from_mask, expect, "{fb:?} stride {stride} (mask)");
+            let (got, _) = capped(&plan, &counts, &labels, &rows, stride);
+            assert_eq!(got, expect, "{fb:?} stride {stride}");
         }
+        // Without any guess (the small-input path) the in-memory selection is the same too.
+        let (mask, redone) = PruneState::new(&plan).select_mask(&plan, labels.view(), &rows);
+        assert_eq!(redone, 0);
+        let got: Vec<usize> = (0..p.nrows()).filter(|&i| mask[i]).collect();
+        assert_eq!(got, expect, "{fb:?} unguided");
     }
 }
 
@@ -131,13 +134,65 @@ fn a_misleading_sample_is_caught_and_redone() {
     for fb in PRUNE_RULES {
         let (plan, counts) = capped_plan(&labels, &p, fb);
         let expect = uncapped(&plan, &labels, &p);
-        let (st, redone) = capped(&plan, &counts, &labels, &rows, 16);
+        let (got, redone) = capped(&plan, &counts, &labels, &rows, 16);
         assert!(
             redone > 0,
             "{fb:?}: the misleading sample should starve some selector"
         );
-        assert_eq!(st.finish(&plan), expect, "{fb:?}");
+        assert_eq!(got, expect, "{fb:?}");
     }
+}
+
+#[test]
+fn a_sample_of_clean_rows_overstates_the_sure_bound_and_is_redone() {
+    // Every 16th row (the sample) is a near-certain correct label: the sampled keys are all
+    // large, so the sure bound `lo` guessed from them lies far above the real quota-th key and
+    // too many rows fall below it; the selection must notice and redo.
+    let (labels, mut p) = problem(60_000, 3, 13);
+    for i in (0..p.nrows()).step_by(16) {
+        let s = labels[i] as usize;
+        p.row_mut(i).fill(0.0005);
+        p[[i, s]] = 0.999;
+    }
+    let rows = Rows::new(p.view());
+    for fb in PRUNE_RULES {
+        let (plan, counts) = capped_plan(&labels, &p, fb);
+        let expect = uncapped(&plan, &labels, &p);
+        assert!(!expect.is_empty());
+        let (got, redone) = capped(&plan, &counts, &labels, &rows, 16);
+        assert!(
+            redone > 0,
+            "{fb:?}: the clean sample should overstate some sure bound"
+        );
+        assert_eq!(got, expect, "{fb:?}");
+    }
+}
+
+#[test]
+fn sampled_band_brackets_the_quota_th_key_of_a_fair_sample() {
+    let keys: Vec<f64> = (0..100_000)
+        .map(|i| ((i * 7_919) % 100_000) as f64)
+        .collect();
+    let sample: Vec<f64> = keys.iter().step_by(32).copied().collect();
+    for quota in [5_000, 20_000, 50_000] {
+        let (lo, hi) = sampled_band(&mut sample.clone(), quota, keys.len());
+        let below = keys.iter().filter(|&&k| k < lo).count();
+        let at_most = keys.iter().filter(|&&k| k <= hi).count();
+        assert!(below < quota, "quota {quota}: {below} keys below lo {lo}");
+        assert!(
+            at_most >= quota,
+            "quota {quota}: {at_most} keys up to hi {hi}"
+        );
+        assert!(
+            lo > f64::NEG_INFINITY,
+            "quota {quota}: a finite lo is expected"
+        );
+    }
+    // Too few sampled keys below the quota for a confident lo.
+    assert_eq!(
+        sampled_band(&mut sample.clone(), 1_000, keys.len()).0,
+        f64::NEG_INFINITY
+    );
 }
 
 /// `filter_by` low_self_confidence / low_normalized_margin flag exactly the `num` lowest scores
