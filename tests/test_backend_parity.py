@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import labelsieve
-from conftest import BACKENDS
+from conftest import BACKENDS, make_data
 from labelsieve import count, filter, rank
+from labelsieve.exceptions import PredProbsError
 from labelsieve.internal import latent_algebra as la
 
 
@@ -280,3 +281,21 @@ def test_singular_noise_matrix_same_exception() -> None:
         lambda: la.compute_py_inv_noise_matrix(np.array([0.5, 0.5]), singular), "singular"
     )
     assert outcome[0] == "err" and isinstance(outcome[1], np.linalg.LinAlgError)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("method", rank.METHODS)
+def test_ranked_output_is_the_ordering_of_the_flagged_mask(backend: str, method: str, dtype: type) -> None:
+    # find_label_issues orders its mask without validating pred_probs a second time; the result
+    # must be exactly what the public order_label_issues (which validates) gives for that mask.
+    labels, probs = make_data(3_000, 6, 21, dtype)
+    mask = filter.find_label_issues(labels, probs)
+    ranked = filter.find_label_issues(labels, probs, return_indices_ranked_by=method)
+    assert mask.sum() > 0
+    np.testing.assert_array_equal(ranked, rank.order_label_issues(mask, labels, probs, rank_by=method))
+    np.testing.assert_array_equal(np.sort(ranked), np.flatnonzero(mask))
+    # And the ranked call still rejects bad probabilities.
+    bad = probs.copy()
+    bad[7, 2] = np.nan
+    with pytest.raises(PredProbsError, match="row 7"):
+        filter.find_label_issues(labels, bad, return_indices_ranked_by=method)

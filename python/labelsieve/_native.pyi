@@ -107,10 +107,11 @@ def order_label_issues(
     pred_probs: NDArray[Any],
     method: str,
     thresholds: NDArray[np.float64] | None,
-    row_sum_tol: float,
+    row_sum_tol: float | None,
     n_jobs: int | None,
 ) -> NDArray[np.int64]:
-    """Indices of ``mask`` sorted by ascending score, ties by index."""
+    """Indices of ``mask`` sorted by ascending score, ties by index; ``row_sum_tol`` None: the
+    caller has just validated ``pred_probs``."""
 
 def smallest_indices(scores: NDArray[np.float64], top: int) -> NDArray[np.int64]:
     """Indices of the ``top`` smallest scores in ascending order, ties by index."""

@@ -19,7 +19,7 @@ from labelsieve._validation import (
 )
 from labelsieve.count import _label_counts
 from labelsieve.exceptions import InvalidInputError, LabelsError
-from labelsieve.rank import _check_rank_by, order_label_issues
+from labelsieve.rank import _check_rank_by, ordered_issues
 
 __all__ = ["find_label_issues", "find_label_issues_using_argmax_confusion_matrix", "find_predicted_neq_given"]
 
@@ -109,9 +109,8 @@ def find_label_issues(
         print(f"Number of label issues found: {int(mask.sum())}")
     if return_indices_ranked_by is None:
         return mask
-    return order_label_issues(
-        mask, labs, probs, rank_by=return_indices_ranked_by, rank_by_kwargs=rank_by_kwargs
-    )
+    # The kernel above validated probs: the ordering skips that pass.
+    return ordered_issues(mask, labs, probs, return_indices_ranked_by, rank_by_kwargs, validated=True)
 
 
 def find_predicted_neq_given(labels: Any, pred_probs: Any, *, multi_label: bool = False) -> NDArray[np.bool_]:

@@ -108,11 +108,27 @@ def order_label_issues(
             f"label_issues_mask must be a boolean array of shape {labs.shape}, but it has shape {mask.shape} "
             f"and dtype {mask.dtype}"
         )
+    return ordered_issues(mask, labs, probs, rank_by, rank_by_kwargs, validated=False)
+
+
+def ordered_issues(
+    mask: NDArray[np.bool_],
+    labs: NDArray[Any],
+    probs: NDArray[Any],
+    rank_by: str,
+    rank_by_kwargs: dict[str, Any] | None,
+    *,
+    validated: bool,
+) -> NDArray[np.int64]:
+    """``order_label_issues`` on checked arguments; ``validated``: ``probs``' values were just
+    validated by the caller (``find_label_issues``), so the kernel skips that pass."""
     adjust = rank_adjusts(rank_by, rank_by_kwargs)
     k = _backend.kernels()
     tol = row_sum_tol(probs)
     thresholds = k.confident_thresholds(labs, probs, tol, None) if adjust else None
-    return k.order_label_issues(np.ascontiguousarray(mask), labs, probs, rank_by, thresholds, tol, None)
+    return k.order_label_issues(
+        np.ascontiguousarray(mask), labs, probs, rank_by, thresholds, None if validated else tol, None
+    )
 
 
 def rank_adjusts(rank_by: str, rank_by_kwargs: dict[str, Any] | None) -> bool:

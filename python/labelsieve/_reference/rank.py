@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelsieve._reference.select import smallest_positions
-from labelsieve._reference.validate import checked_pred_probs
+from labelsieve._reference.validate import as_float64, checked_pred_probs
 from labelsieve.exceptions import InvalidInputError
 
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
@@ -98,10 +98,14 @@ def order_label_issues(
     pred_probs: NDArray[Any],
     method: str,
     thresholds: NDArray[np.float64] | None,
-    row_sum_tol: float,
+    row_sum_tol: float | None,
     n_jobs: int | None,
 ) -> NDArray[np.int64]:
-    """Indices of ``mask`` sorted by ascending score, ties by index."""
-    scores = label_quality_scores(labels, pred_probs, method, thresholds, row_sum_tol, n_jobs)
+    """Indices of ``mask`` sorted by ascending score, ties by index; ``row_sum_tol`` None: the
+    caller has just validated ``pred_probs``."""
+    if row_sum_tol is None:
+        scores = scores_of(np.asarray(labels), as_float64(pred_probs), method, thresholds)
+    else:
+        scores = label_quality_scores(labels, pred_probs, method, thresholds, row_sum_tol, n_jobs)
     flagged = np.flatnonzero(np.asarray(mask))
     return flagged[np.argsort(scores[flagged], kind="stable")].astype(np.int64)

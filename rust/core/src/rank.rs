@@ -157,14 +157,16 @@ pub fn fill_chunks<V: Send>(
         .min()
 }
 
-/// Indices where `mask` is true, ordered by ascending score, ties by index.
+/// Indices where `mask` is true, ordered by ascending score, ties by index. `pred_probs` is
+/// validated with row-sum tolerance `tol`; `None` when the caller has just validated it (the
+/// ranked output of `find_label_issues`), which saves a pass over the rows.
 pub fn order_label_issues<T: Prob, L: Label>(
     mask: ArrayView1<'_, bool>,
     labels: ArrayView1<'_, L>,
     pred_probs: ArrayView2<'_, T>,
     method: Method,
     thresholds: Option<&[f64]>,
-    tol: f64,
+    tol: Option<f64>,
 ) -> Result<Vec<usize>> {
     let rows = Rows::new(pred_probs);
     let k = rows.k();
@@ -175,7 +177,9 @@ pub fn order_label_issues<T: Prob, L: Label>(
             rows.n()
         )));
     }
-    crate::validate::check_pred_probs(pred_probs, tol)?;
+    if let Some(tol) = tol {
+        crate::validate::check_pred_probs(pred_probs, tol)?;
+    }
     let scorer = Scorer::new(method, thresholds, k)?;
     let n = rows.n();
     let par = parallel::worth_parallel(n * k);

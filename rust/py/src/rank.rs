@@ -43,7 +43,7 @@ pub fn order_label_issues<'py>(
     pred_probs: &Bound<'py, PyAny>,
     method: &str,
     thresholds: Option<PyReadonlyArray1<'py, f64>>,
-    row_sum_tol: f64,
+    row_sum_tol: Option<f64>,
     n_jobs: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let t = threads(n_jobs);
