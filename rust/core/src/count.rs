@@ -339,14 +339,18 @@ pub struct JointPass {
     pub off_diagonal: Vec<usize>,
     /// Off-diagonal rows that survive the argmax veto (cleanlab's `off_diagonal` issue count).
     pub issues: u64,
-    /// With a `Collect`: every row whose key is at or below its cap, as an ordered
+    /// With a `Collect`: every row whose key is in its band (`lo <= key <= cap`), as an ordered
     /// (key, index) integer (`select::encode`), in no particular order.
     pub collected: Vec<u128>,
+    /// With a `Collect`: how many rows had a key below `lo` (marked, not collected).
+    pub sure: u64,
 }
 
-/// What `joint_pass_collecting` gathers besides the joint: rows whose score is at or below `cap`.
+/// What `joint_pass_collecting` gathers besides the joint: the rows whose score is below `lo`
+/// are marked, those from `lo` to `cap` collected.
 pub struct Collect<'a> {
     pub scorer: &'a crate::rank::Scorer,
+    pub lo: f64,
     pub cap: f64,
 }
 
@@ -356,18 +360,6 @@ pub fn joint_pass<T: Prob, L: Label>(
     pred_probs: ArrayView2<'_, T>,
     thresholds: &[f64],
     want_indices: bool,
-) -> JointPass {
-    joint_pass_collecting(labels, pred_probs, thresholds, want_indices, None)
-}
-
-/// `joint_pass` that also gathers the rows a `Collect` asks for (the low_* rules select among
-/// them once the pass has counted how many to flag).
-pub fn joint_pass_collecting<T: Prob, L: Label>(
-    labels: ArrayView1<'_, L>,
-    pred_probs: ArrayView2<'_, T>,
-    thresholds: &[f64],
-    want_indices: bool,
-    collect: Option<&Collect<'_>>,
 ) -> JointPass {
     let rows = Rows::new(pred_probs);
     let k = rows.k();
@@ -387,9 +379,9 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
                     start,
                     cut: &cut,
                     want_indices,
-                    collect,
+                    collect: None,
                 };
-                crate::by_width!(k, joint_block, [T], (&block, k, acc));
+                crate::by_width!(k, joint_block, [T], (&block, k, acc, &mut []));
                 None
             });
         },
@@ -397,6 +389,46 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
     );
     out.off_diagonal.sort_unstable();
     out
+}
+
+/// `joint_pass` that also gathers the rows `collect` asks for (the low_* rules select among
+/// them once the pass has counted how many to flag): rows below its `lo` are set in `sure`
+/// (one entry per row, all false on entry), those in its band are `collected`.
+pub fn joint_pass_collecting<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    thresholds: &[f64],
+    collect: &Collect<'_>,
+    sure: &mut [bool],
+) -> JointPass {
+    let rows = Rows::new(pred_probs);
+    let k = rows.k();
+    let cut = confidence_cuts(thresholds);
+    let par = parallel::worth_parallel(rows.n() * k);
+    assert_eq!(sure.len(), rows.n(), "one sure entry per row");
+    parallel::map_reduce_out(
+        sure,
+        par,
+        || JointPass::new(k),
+        |acc: &mut JointPass, start, out| {
+            let mut cls = Vec::new();
+            rows.for_blocks(start..start + out.len(), |first, end, flat| {
+                classes_into(labels, first..end, &mut cls);
+                let block = JointBlock {
+                    flat,
+                    cls: &cls,
+                    start: first,
+                    cut: &cut,
+                    want_indices: false,
+                    collect: Some(collect),
+                };
+                let out = &mut out[first - start..end - start];
+                crate::by_width!(k, joint_block, [T], (&block, k, acc, out));
+                None
+            });
+        },
+        JointPass::merge,
+    )
 }
 
 impl JointPass {
@@ -407,6 +439,7 @@ impl JointPass {
             off_diagonal: Vec::new(),
             issues: 0,
             collected: Vec::new(),
+            sure: 0,
         }
     }
 
@@ -418,6 +451,7 @@ impl JointPass {
         self.off_diagonal.extend(other.off_diagonal);
         self.issues += other.issues;
         self.collected.extend(other.collected);
+        self.sure += other.sure;
         self
     }
 }
@@ -439,7 +473,13 @@ struct JointBlock<'a, T> {
 
 /// The joint pass over one sub-block (width `K`, see `data::width`).
 #[inline]
-fn joint_block<T: Prob, const K: usize>(b: &JointBlock<'_, T>, k: usize, acc: &mut JointPass) {
+/// With a `Collect`, `sure` holds one entry per row of the block.
+fn joint_block<T: Prob, const K: usize>(
+    b: &JointBlock<'_, T>,
+    k: usize,
+    acc: &mut JointPass,
+    sure: &mut [bool],
+) {
     let k = crate::data::width::<K>(k);
     let cut = &b.cut[..k];
     let JointPass {
@@ -447,6 +487,7 @@ fn joint_block<T: Prob, const K: usize>(b: &JointBlock<'_, T>, k: usize, acc: &m
         off_diagonal,
         issues,
         collected,
+        sure: sure_count,
     } = acc;
     let mut buf = vec![0.0; if b.collect.is_some() { k } else { 0 }];
     for ((row, &s), i) in b.flat.chunks_exact(k.max(1)).zip(b.cls).zip(b.start..) {
@@ -454,7 +495,10 @@ fn joint_block<T: Prob, const K: usize>(b: &JointBlock<'_, T>, k: usize, acc: &m
             let key = c
                 .scorer
                 .score(crate::data::row_f64(row, &mut buf), s, &mut []);
-            if key <= c.cap {
+            if key < c.lo {
+                sure[i - b.start] = true;
+                *sure_count += 1;
+            } else if key <= c.cap {
                 collected.push(crate::select::encode(key, i));
             }
         }

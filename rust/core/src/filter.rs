@@ -4,18 +4,20 @@
 //! the rows once more through bounded top-k selectors (one per class for prune_by_class, one per
 //! (given, true) cell for prune_by_noise_rate) instead of sorting every class.
 //!
-//! On large inputs the selectors start from caps guessed from a fixed sample of rows
-//! (`select::sampled_cap`), so most rows are rejected at once and the selectors hold little more
-//! than their quota; a selector whose cap was too tight is detected (not full) and redone
-//! uncapped, so results never depend on the guess. The low_* rules go further: their candidates
-//! are gathered under the cap during pass 2, which needs no pass 3 unless the cap fell short.
+//! On large inputs each selector starts from a band of keys guessed from a fixed sample of rows
+//! (`select::sampled_band`): rows above the band are rejected by one comparison, rows below it
+//! are surely selected and only flagged in place, and only the band competes. A guess that turns
+//! out wrong (too many rows below the band, too few within it) is detected and that class redone
+//! without guesses, so results never depend on the sample. The low_* rules go further: the rows
+//! below and within their band are marked and gathered during pass 2, which needs no pass 3
+//! unless the guess missed.
 
 use crate::count::{self, boosted_argmax, Argsort};
 use crate::data::{classes_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::parallel;
 use crate::rank::{Method, Scorer};
-use crate::select::{decode_index, sampled_band, sampled_cap, Smallest};
+use crate::select::{decode_index, sampled_band, Smallest};
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 /// cleanlab's `filter_by` values.
@@ -712,42 +714,41 @@ pub fn label_issues<T: Prob, L: Label>(
             };
             let t = thresholds()?;
             let scorer = Scorer::new(method, None, k)?;
-            // The num lowest scores, num = the joint pass's issue count. With a score cap guessed
-            // from a sample, the joint pass gathers the candidates while it counts num.
-            let cap = if sample_worth_it(&rows) {
-                low_score_cap(&rows, labels, &t, &scorer)
-            } else {
-                f64::INFINITY
-            };
-            let collect = count::Collect {
-                scorer: &scorer,
-                cap,
-            };
-            let fused = cap < f64::INFINITY;
-            let pass = count::joint_pass_collecting(
-                labels,
-                pred_probs,
-                &t,
-                false,
-                fused.then_some(&collect),
-            );
-            let num = pass.issues as usize;
-            let mut got = pass.collected;
-            if fused && got.len() >= num {
+            // The num lowest scores, num = the joint pass's issue count. With a score band
+            // guessed from a sample, the joint pass marks the rows below it and gathers those in
+            // it while it counts num; then only the band competes.
+            let mut counted = None;
+            if sample_worth_it(&rows) {
+                let (lo, cap) = low_score_band(&rows, labels, &t, &scorer);
+                let collect = count::Collect {
+                    scorer: &scorer,
+                    lo,
+                    cap,
+                };
                 let mut mask = vec![false; n];
-                if num > 0 {
-                    got.select_nth_unstable(num - 1);
+                let pass =
+                    count::joint_pass_collecting(labels, pred_probs, &t, &collect, &mut mask);
+                let (num, sure) = (pass.issues as usize, pass.sure as usize);
+                let mut band = pass.collected;
+                if sure <= num && sure + band.len() >= num {
+                    let need = num - sure;
+                    if need > 0 && need < band.len() {
+                        band.select_nth_unstable(need - 1);
+                    }
+                    for &e in &band[..need] {
+                        mask[decode_index(e)] = true;
+                    }
+                    return Ok(Issues {
+                        mask,
+                        too_few: Vec::new(),
+                    });
                 }
-                for &e in &got[..num] {
-                    mask[decode_index(e)] = true;
-                }
-                return Ok(Issues {
-                    mask,
-                    too_few: Vec::new(),
-                });
+                counted = Some(pass.issues);
             }
-            // No cap, or it fell short of the num-th score: a selection pass over every row.
-            drop(got);
+            // No sample, or its guess missed the num-th score: a selection pass over every row.
+            let num = counted
+                .unwrap_or_else(|| count::joint_pass(labels, pred_probs, &t, false).issues)
+                as usize;
             let sel = parallel::map_reduce(
                 n,
                 par,
@@ -901,34 +902,46 @@ fn prune<T: Prob, L: Label>(
     })
 }
 
-/// A score cap for the low_* rules from every `sample_stride`-th row: the sampled share of
-/// issues (off-diagonal, not vetoed) gives an upper estimate of num, and `sampled_cap` a score
-/// that the num lowest scores almost surely stay under.
-fn low_score_cap<T: Prob, L: Label>(
+/// A score band for the low_* rules from every `sample_stride`-th row: the sampled share of
+/// issues (off-diagonal, not vetoed) gives estimates of num from below and above, and
+/// `sampled_band` scores that the num-th lowest score almost surely lies between.
+fn low_score_band<T: Prob, L: Label>(
     rows: &Rows<'_, T>,
     labels: ArrayView1<'_, L>,
     thresholds: &[f64],
     scorer: &Scorer,
-) -> f64 {
+) -> (f64, f64) {
     let k = rows.k();
     let n = rows.n();
+    let stride = sample_stride(rows);
     let issue = RowFlag::OffDiagonal(count::confidence_cuts(thresholds));
-    let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
-    let mut issues = 0usize;
-    let mut keys: Vec<f64> = (0..n)
-        .step_by(sample_stride(rows))
-        .map(|i| {
-            let row = rows.row(i, &mut buf);
-            let s = labels[i].class();
-            issues += usize::from(issue.flag(row, s));
-            scorer.score(row, s, &mut adj)
-        })
-        .collect();
-    let m = keys.len() as f64;
+    // The sampled scores (merged in any order: only their ranks matter) and issue count.
+    let (mut keys, issues) = parallel::map_reduce(
+        n,
+        parallel::worth_parallel(n * k),
+        || (Vec::new(), 0usize),
+        |(keys, issues): &mut (Vec<f64>, usize), range| {
+            let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
+            for i in (range.start.next_multiple_of(stride)..range.end).step_by(stride) {
+                let row = rows.row(i, &mut buf);
+                let s = labels[i].class();
+                *issues += usize::from(issue.flag(row, s));
+                keys.push(scorer.score(row, s, &mut adj));
+            }
+        },
+        |(mut a, x), (b, y)| {
+            a.extend(b);
+            (a, x + y)
+        },
+    );
+    let m = keys.len().max(1) as f64;
     let share = issues as f64 / m;
-    let share_hi = share + 5.0 * (share * (1.0 - share) / m).sqrt() + 8.0 / m;
-    let num_hi = ((share_hi * n as f64).ceil() as usize).min(n);
-    sampled_cap(&mut keys, num_hi, n)
+    let dev = 5.0 * (share * (1.0 - share) / m).sqrt() + 8.0 / m;
+    let num_hi = (((share + dev) * n as f64).ceil() as usize).min(n);
+    let num_lo = ((share - dev) * n as f64).floor().max(0.0) as usize;
+    let lo = sampled_band(&mut keys, num_lo, n).0;
+    let hi = sampled_band(&mut keys, num_hi, n).1;
+    (lo, hi)
 }
 
 /// Quotas below this are selected with dynamic bounds only (see `PruneState::with_sampled_caps`).

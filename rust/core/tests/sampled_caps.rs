@@ -261,6 +261,28 @@ fn sampled_cap_is_at_least_the_quota_th_key_of_a_fair_sample_and_skips_when_unsu
 }
 
 #[test]
+fn low_score_rules_survive_a_sample_that_overstates_the_sure_scores() {
+    // Every 32nd row (the sample at this size) is an issue, confidently another class, with a
+    // self-confidence of 0.3: the sample says nearly every row is an issue and that scores below
+    // 0.3 are surely among the lowest. Every 5th other row is uniform (0.25 everywhere: confident
+    // nowhere, so no issue, yet scored below 0.3), so far too many rows fall below that guess and
+    // the selection must fall back.
+    let (labels, mut p) = problem(70_000, 4, 19);
+    for i in 0..p.nrows() {
+        let s = labels[i] as usize;
+        if i % 32 == 0 {
+            p.row_mut(i).fill(0.0);
+            p[[i, s]] = 0.3;
+            p[[i, (s + 1) % 4]] = 0.7;
+        } else if i % 5 == 0 {
+            p.row_mut(i).fill(0.25);
+        }
+    }
+    assert!(issue_count(&labels, &p) > 0);
+    assert_low_rules_select_the_lowest_scores(&labels, &p, "overstated sure scores");
+}
+
+#[test]
 fn low_score_rules_survive_a_misleading_sample() {
     // Every 32nd row (the sample at this size) gets the lowest scores of all, so the cap guessed
     // from the sample is far below the num-th score and the fused selection must fall back.
