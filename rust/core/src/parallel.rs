@@ -79,28 +79,14 @@ where
     M: Fn(&mut A, Range<usize>) + Sync + Send,
     R: Fn(A, A) -> A + Sync + Send,
 {
-    let chunks = n.div_ceil(CHUNK_ROWS);
-    let range = |c: usize| c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n);
-    if !parallel || chunks <= 1 {
-        let mut acc = init();
-        for c in 0..chunks {
-            map(&mut acc, range(c));
-        }
-        return acc;
-    }
-    // One contiguous range per thread: few accumulators (selectors hold up to 2x their quota, so
-    // memory grows with their number) that each see many rows. Rounded down: rayon only splits
-    // a range whose halves both reach the minimum length (with `div_ceil` an odd chunk count was
-    // never split and the whole call ran on one thread).
-    let min_len = (chunks / rayon::current_num_threads()).max(1);
-    (0..chunks)
-        .into_par_iter()
-        .with_min_len(min_len)
-        .fold(&init, |mut acc, c| {
-            map(&mut acc, range(c));
-            acc
-        })
-        .reduce(&init, merge)
+    // The same chunks as `map_reduce_out` over `n` zero-sized entries (no memory).
+    map_reduce_out(
+        &mut vec![(); n],
+        parallel,
+        init,
+        |acc, start, part| map(acc, start..start + part.len()),
+        merge,
+    )
 }
 
 /// `map_reduce` over the rows of `out` (one entry per row), whose `map` also writes its rows'
@@ -126,7 +112,10 @@ where
         }
         return acc;
     }
-    // One contiguous range per thread, as in `map_reduce`.
+    // One contiguous range per thread: few accumulators (selectors hold up to 2x their quota, so
+    // memory grows with their number) that each see many rows. Rounded down: rayon only splits
+    // a range whose halves both reach the minimum length (with `div_ceil` an odd chunk count was
+    // never split and the whole call ran on one thread).
     let min_len = (chunks / rayon::current_num_threads()).max(1);
     out.par_chunks_mut(CHUNK_ROWS)
         .enumerate()

@@ -144,14 +144,6 @@ impl Smallest {
         self.buf.into_iter().map(decode_index).collect()
     }
 
-    /// Whether the selector holds its `k` pairs. A selector offered only the keys at or below a
-    /// cap, and full, holds exactly what it would hold uncapped (its `k` best are all at or
-    /// below the cap).
-    pub fn is_full(&mut self) -> bool {
-        self.compact();
-        self.buf.len() >= self.k
-    }
-
     /// The pairs held so far (any order, possibly more than `k`): offering them to a fresh
     /// selector of the same `k` restores the selection, which is how selectors are serialised.
     pub fn candidates(&self) -> impl Iterator<Item = (f64, usize)> + '_ {
@@ -173,7 +165,7 @@ pub fn sampled_cap(sample: &mut [f64], quota: usize, population: usize) -> f64 {
 /// Almost always fewer than `quota` keys lie strictly below `lo` (they are then surely selected)
 /// and at least `quota` lie at or below `hi` (so keys above it can be skipped). `lo` is `-inf`
 /// and `hi` is `+inf` when the rank falls outside the sample. Callers check both guesses on the
-/// whole population (`Smallest::is_full`, a count of the keys below `lo`) and redo a selection
+/// whole population (`Smallest::held`, a count of the keys below `lo`) and redo a selection
 /// whose guess was wrong, so the result never depends on the sample.
 pub fn sampled_band(sample: &mut [f64], quota: usize, population: usize) -> (f64, f64) {
     if quota == 0 {
