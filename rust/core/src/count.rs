@@ -361,34 +361,15 @@ pub fn joint_pass<T: Prob, L: Label>(
     thresholds: &[f64],
     want_indices: bool,
 ) -> JointPass {
-    let rows = Rows::new(pred_probs);
-    let k = rows.k();
-    let cut = confidence_cuts(thresholds);
-    let par = parallel::worth_parallel(rows.n() * k);
-    let mut out = parallel::map_reduce(
-        rows.n(),
-        par,
-        || JointPass::new(k),
-        |acc: &mut JointPass, range| {
-            let mut cls = Vec::new();
-            rows.for_blocks(range, |start, end, flat| {
-                classes_into(labels, start..end, &mut cls);
-                let block = JointBlock {
-                    flat,
-                    cls: &cls,
-                    start,
-                    cut: &cut,
-                    want_indices,
-                    collect: None,
-                };
-                crate::by_width!(k, joint_block, [T], (&block, k, acc, &mut []));
-                None
-            });
-        },
-        JointPass::merge,
-    );
-    out.off_diagonal.sort_unstable();
-    out
+    let n = pred_probs.nrows();
+    joint_pass_marking(
+        labels,
+        pred_probs,
+        thresholds,
+        want_indices,
+        None,
+        &mut vec![(); n],
+    )
 }
 
 /// `joint_pass` that also gathers the rows `collect` asks for (the low_* rules select among
@@ -401,13 +382,44 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
     collect: &Collect<'_>,
     sure: &mut [bool],
 ) -> JointPass {
+    assert_eq!(sure.len(), pred_probs.nrows(), "one sure entry per row");
+    joint_pass_marking(labels, pred_probs, thresholds, false, Some(collect), sure)
+}
+
+/// A per-row entry the joint pass marks for a row below a `Collect`'s band: `bool`, or `()`
+/// when nothing is collected (no memory).
+trait RowMark: Send {
+    fn mark(&mut self);
+}
+
+impl RowMark for bool {
+    #[inline(always)]
+    fn mark(&mut self) {
+        *self = true;
+    }
+}
+
+impl RowMark for () {
+    #[inline(always)]
+    fn mark(&mut self) {}
+}
+
+/// The joint pass behind `joint_pass` and `joint_pass_collecting`: `marks` holds one entry
+/// per row.
+fn joint_pass_marking<T: Prob, L: Label, M: RowMark>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    thresholds: &[f64],
+    want_indices: bool,
+    collect: Option<&Collect<'_>>,
+    marks: &mut [M],
+) -> JointPass {
     let rows = Rows::new(pred_probs);
     let k = rows.k();
     let cut = confidence_cuts(thresholds);
     let par = parallel::worth_parallel(rows.n() * k);
-    assert_eq!(sure.len(), rows.n(), "one sure entry per row");
-    parallel::map_reduce_out(
-        sure,
+    let mut out = parallel::map_reduce_out(
+        marks,
         par,
         || JointPass::new(k),
         |acc: &mut JointPass, start, out| {
@@ -419,16 +431,18 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
                     cls: &cls,
                     start: first,
                     cut: &cut,
-                    want_indices: false,
-                    collect: Some(collect),
+                    want_indices,
+                    collect,
                 };
                 let out = &mut out[first - start..end - start];
-                crate::by_width!(k, joint_block, [T], (&block, k, acc, out));
+                crate::by_width!(k, joint_block, [T, M], (&block, k, acc, out));
                 None
             });
         },
         JointPass::merge,
-    )
+    );
+    out.off_diagonal.sort_unstable();
+    out
 }
 
 impl JointPass {
@@ -471,14 +485,14 @@ struct JointBlock<'a, T> {
     collect: Option<&'a Collect<'a>>,
 }
 
-/// The joint pass over one sub-block (width `K`, see `data::width`).
+/// The joint pass over one sub-block (width `K`, see `data::width`); `marks` holds one entry
+/// per row of the block.
 #[inline]
-/// With a `Collect`, `sure` holds one entry per row of the block.
-fn joint_block<T: Prob, const K: usize>(
+fn joint_block<T: Prob, M: RowMark, const K: usize>(
     b: &JointBlock<'_, T>,
     k: usize,
     acc: &mut JointPass,
-    sure: &mut [bool],
+    marks: &mut [M],
 ) {
     let k = crate::data::width::<K>(k);
     let cut = &b.cut[..k];
@@ -496,7 +510,7 @@ fn joint_block<T: Prob, const K: usize>(
                 .scorer
                 .score(crate::data::row_f64(row, &mut buf), s, &mut []);
             if key < c.lo {
-                sure[i - b.start] = true;
+                marks[i - b.start].mark();
                 *sure_count += 1;
             } else if key <= c.cap {
                 collected.push(crate::select::encode(key, i));

@@ -316,22 +316,7 @@ impl PruneState {
     ) -> (Vec<bool>, usize) {
         // Per row: the bits of the selections it is surely in, and its veto.
         let mut flags = vec![0u8; rows.n()];
-        if parallel::worth_parallel(rows.n() * rows.k()) {
-            let batch = parallel::map_reduce_out(
-                &mut flags,
-                true,
-                || self.empty_below(plan),
-                |st: &mut PruneState, start, out| st.mark_range(plan, labels, rows, start, out),
-                |mut a, b| {
-                    a.merge(b);
-                    a
-                },
-            );
-            self.merge(batch);
-        } else {
-            // Serially the rows go straight into this state, whose bounds are already tight.
-            self.mark_range(plan, labels, rows, 0, &mut flags);
-        }
+        self.offer_all(plan, labels, rows, 0, &mut flags, |f, bits| *f = bits);
         let redone = self.redo_misled(plan, labels, rows, &mut flags);
         (self.finish_flags(plan, flags), redone)
     }
@@ -463,13 +448,36 @@ impl PruneState {
             .iter()
             .chain(&self.cell_lo)
             .all(|&lo| lo == f64::NEG_INFINITY));
-        let n = rows.n();
-        if parallel::worth_parallel(n * rows.k()) {
-            let batch = parallel::map_reduce(
-                n,
+        // Without sure bounds no row has flag bits: nothing to write (zero-sized entries).
+        self.offer_all(
+            plan,
+            labels,
+            rows,
+            offset,
+            &mut vec![(); rows.n()],
+            |_, _| {},
+        );
+    }
+
+    /// Offer every row of `rows` (global indices from `offset`) and `write` each row's flag
+    /// bits into its entry of `out` (one per row), in parallel on large inputs.
+    fn offer_all<T: Prob, L: Label, V: Send>(
+        &mut self,
+        plan: &PrunePlan,
+        labels: ArrayView1<'_, L>,
+        rows: &Rows<'_, T>,
+        offset: usize,
+        out: &mut [V],
+        write: impl Fn(&mut V, u8) + Sync + Send + Copy,
+    ) {
+        if parallel::worth_parallel(rows.n() * rows.k()) {
+            let batch = parallel::map_reduce_out(
+                out,
                 true,
                 || self.empty_below(plan),
-                |st: &mut PruneState, range| st.offer_range(plan, labels, rows, range, offset),
+                |st: &mut PruneState, start, part| {
+                    st.offer_range(plan, labels, rows, start, offset, part, write);
+                },
                 |mut a, b| {
                     a.merge(b);
                     a
@@ -478,38 +486,21 @@ impl PruneState {
             self.merge(batch);
         } else {
             // Serially the rows go straight into this state, whose bounds are already tight.
-            self.offer_range(plan, labels, rows, 0..n, offset);
+            self.offer_range(plan, labels, rows, 0, offset, out, write);
         }
     }
 
-    fn offer_range<T: Prob, L: Label>(
-        &mut self,
-        plan: &PrunePlan,
-        labels: ArrayView1<'_, L>,
-        rows: &Rows<'_, T>,
-        range: std::ops::Range<usize>,
-        offset: usize,
-    ) {
-        let k = rows.k();
-        let mut buf = vec![0.0; k];
-        let mut cls = Vec::new();
-        rows.for_blocks(range, |start, end, flat| {
-            classes_into(labels, start..end, &mut cls);
-            crate::for_rows!(k, flat, &cls, start, |row, s, i| {
-                self.offer_row(plan, row_f64(row, &mut buf), s, 2 * (offset + i));
-            });
-            None
-        });
-    }
-
-    /// Offer the rows `start..start + out.len()` and write their flag bits into `out`.
-    fn mark_range<T: Prob, L: Label>(
+    /// `offer_all` over the rows `start..start + out.len()`.
+    #[allow(clippy::too_many_arguments)]
+    fn offer_range<T: Prob, L: Label, V>(
         &mut self,
         plan: &PrunePlan,
         labels: ArrayView1<'_, L>,
         rows: &Rows<'_, T>,
         start: usize,
-        out: &mut [u8],
+        offset: usize,
+        out: &mut [V],
+        write: impl Fn(&mut V, u8),
     ) {
         let k = rows.k();
         let mut buf = vec![0.0; k];
@@ -518,7 +509,11 @@ impl PruneState {
             classes_into(labels, first..end, &mut cls);
             let out = &mut out[first - start..end - start];
             crate::for_rows!(k, flat, &cls, 0, |row, s, i| {
-                out[i] = self.offer_row(plan, row_f64(row, &mut buf), s, 2 * (first + i));
+                let global = 2 * (offset + first + i);
+                write(
+                    &mut out[i],
+                    self.offer_row(plan, row_f64(row, &mut buf), s, global),
+                );
             });
             None
         });

@@ -105,9 +105,9 @@ impl Smallest {
     }
 
     /// The selected row indices in no particular order (the same set as `finish`, without its sort).
-    pub fn finish_unordered(mut self) -> Vec<usize> {
-        self.compact();
-        self.buf.into_iter().map(decode_index).collect()
+    pub fn finish_unordered(self) -> Vec<usize> {
+        let k = self.k;
+        self.finish_first(k)
     }
 
     /// The `m` first of the selected row indices (by key, then index; `m` at most `k`), in no
