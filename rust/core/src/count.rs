@@ -2,6 +2,7 @@
 
 use crate::data::{classes_into, Label, Prob, Rows};
 use crate::error::{Error, Result};
+use crate::mask::{mask64, mask64_scalar};
 use crate::parallel;
 use crate::validate::{block_first_bad, first_bad, report_bad_row};
 use ndarray::{Array2, ArrayView1, ArrayView2};
@@ -37,6 +38,21 @@ pub fn fixed87(v: f64) -> i128 {
     } else {
         0
     }
+}
+
+/// `fixed87(v)` as two exact integer parts, `(trunc(v * 2^35), trunc(frac(v * 2^35) * 2^52))`,
+/// so that `fixed87(v) == (hi << 52) + lo` for finite `v` in [0, 2): scaling by a power of two
+/// and taking the fraction are exact, and truncating `v * 2^87` keeps the integer part of
+/// `v * 2^35` whole. Two float-to-integer conversions and no branches, so a run of rows can
+/// be summed in u64 (see `PartSums`).
+#[inline(always)]
+pub fn fixed87_parts(v: f64) -> (u64, u64) {
+    const SCALE_HI: f64 = (1u64 << 35) as f64;
+    const SCALE_LO: f64 = (1u64 << 52) as f64;
+    let a = v * SCALE_HI;
+    let hi = a as i64;
+    let lo = ((a - hi as f64) * SCALE_LO) as i64;
+    (hi as u64, lo as u64)
 }
 
 /// Exact per-class sums of the given-label probability and per-class counts (mergeable).
@@ -100,15 +116,20 @@ pub fn threshold_sums<T: Prob, L: Label>(
                 return;
             }
             let mut cls = Vec::new();
+            let mut parts = PartSums::new(k);
             *bad = rows.for_blocks(range, |start, end, flat| {
                 // Validate the whole sub-block first (vectorised), then add its given-label values.
                 if let Some(b) = block_first_bad(flat, start, end, k, tol) {
                     return Some(b);
                 }
                 classes_into(labels, start..end, &mut cls);
-                crate::by_width!(k, add_given, [T], (flat, &cls, k, acc));
+                if parts.rows + cls.len() > PartSums::MAX_ROWS {
+                    parts.fold_into(acc);
+                }
+                crate::by_width!(k, add_given, [T], (flat, &cls, k, acc, &mut parts));
                 None
             });
+            parts.fold_into(acc);
         },
         |(a, ba), (b, bb)| (a.merge(b), first_bad(ba, bb)),
     );
@@ -116,17 +137,53 @@ pub fn threshold_sums<T: Prob, L: Label>(
     Ok(sums)
 }
 
-/// Add each row's given-label value to its class's exact sum (width `K`, see `data::width`).
+/// Given-label sums of a run of rows as `fixed87_parts` added in u64, one pair per class:
+/// cheaper than an i128 addition per row. Folded into a `ThresholdSums` at most every
+/// `MAX_ROWS` rows, before either part can overflow.
+struct PartSums {
+    parts: Vec<(u64, u64)>,
+    rows: usize,
+}
+
+impl PartSums {
+    /// `MAX_ROWS * 2^52 <= 2^64` (low parts are below 2^52, high parts below 2^36).
+    const MAX_ROWS: usize = 4096;
+
+    fn new(k: usize) -> Self {
+        PartSums {
+            parts: vec![(0, 0); k],
+            rows: 0,
+        }
+    }
+
+    fn fold_into(&mut self, acc: &mut ThresholdSums) {
+        for (sum, (hi, lo)) in acc.sums.iter_mut().zip(self.parts.iter_mut()) {
+            *sum += (i128::from(*hi) << 52) + i128::from(*lo);
+            (*hi, *lo) = (0, 0);
+        }
+        self.rows = 0;
+    }
+}
+
+/// Add each row's given-label value to its class's sum (width `K`, see `data::width`); the
+/// caller folds `parts` before it would pass `PartSums::MAX_ROWS` rows.
 #[inline]
 fn add_given<T: Prob, const K: usize>(
     flat: &[T],
     cls: &[usize],
     k: usize,
     acc: &mut ThresholdSums,
+    parts: &mut PartSums,
 ) {
     let k = crate::data::width::<K>(k);
+    debug_assert!(parts.rows + cls.len() <= PartSums::MAX_ROWS);
+    parts.rows += cls.len();
     for (row, &c) in flat.chunks_exact(k.max(1)).zip(cls) {
-        acc.sums[c] += fixed87(row[c].to_f64());
+        let (hi, lo) = fixed87_parts(row[c].to_f64());
+        let p = &mut parts.parts[c];
+        // Wrapping: a block that failed validation (negative or NaN values) is discarded.
+        p.0 = p.0.wrapping_add(hi);
+        p.1 = p.1.wrapping_add(lo);
         acc.counts[c] += 1;
     }
 }
@@ -235,11 +292,23 @@ impl RowScan {
     /// after `given` it must reach it; NaN-free rows only.
     #[inline(always)]
     pub fn vetoed(&self, given: usize, p_given: f64) -> bool {
-        let boosted = p_given + VETO_BOOST;
-        (self.arg == given)
-            | ((self.arg < given) & (self.best < boosted))
-            | ((self.arg > given) & (self.best <= boosted))
+        vetoed_by(self.arg, self.best, given, p_given)
     }
+}
+
+/// `RowScan::vetoed` from a row's first maximum `arg` and its value `best`.
+#[inline(always)]
+fn vetoed_by(arg: usize, best: f64, given: usize, p_given: f64) -> bool {
+    let boosted = p_given + VETO_BOOST;
+    (arg == given) | ((arg < given) & (best < boosted)) | ((arg > given) & (best <= boosted))
+}
+
+/// `boosted_argmax(row, given) == given` on a NaN-free row, from `argmax_scan` (a vectorised
+/// maximum and one mask) instead of a scan whose every step waits on the previous maximum.
+#[inline(always)]
+pub fn is_vetoed<T: Prob>(row: &[T], given: usize) -> bool {
+    let (arg, best) = argmax_scan(row);
+    vetoed_by(arg, best, given, row[given].to_f64())
 }
 
 #[inline(always)]
@@ -284,13 +353,8 @@ pub fn scan_row<T: Prob>(row: &[T], cut: &[f64]) -> RowScan {
     let mut last_conf = 0usize;
     let mut arg = usize::MAX;
     for (w, (pw, cw)) in row.chunks(64).zip(cut.chunks(64)).enumerate() {
-        let mut conf = 0u64;
-        let mut top = 0u64;
-        for (j, (p, &c)) in pw.iter().zip(cw).enumerate() {
-            let p = p.to_f64();
-            conf |= u64::from(p >= c) << j;
-            top |= u64::from(p == best) << j;
-        }
+        let conf = mask64(pw, cw, |p, c| p.to_f64() >= c);
+        let top = mask64_scalar(pw, best, |p, b| p.to_f64() == b);
         // Only 0, 1 or "several" matters. Selects, not branches: which case a row is in is data.
         n_conf += u32::from(conf != 0) + u32::from(conf & conf.wrapping_sub(1) != 0);
         let hi = (w * 64 + 63).wrapping_sub(conf.leading_zeros() as usize);
@@ -741,6 +805,44 @@ mod tests {
             assert_eq!(fixed87(v) as f64, expect, "value {v}");
         }
         assert_eq!(fixed87(-0.0), 0);
+    }
+
+    #[test]
+    fn fixed87_parts_recombine_to_fixed87() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            0.5,
+            1e-12,
+            3e-30,
+            5e-324,
+            1.000_001,
+            2f64.powi(-35),
+        ];
+        values.extend([
+            2f64.powi(-35).next_down(),
+            2f64.powi(-35).next_up(),
+            1.0f64.next_down(),
+        ]);
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = f64::from_bits(state >> 2) % 1.0;
+            values.push(v);
+            values.push(v * 2f64.powi(-40));
+        }
+        for v in values {
+            let (hi, lo) = fixed87_parts(v);
+            assert!(lo < 1 << 52, "value {v}");
+            assert_eq!(
+                (i128::from(hi) << 52) + i128::from(lo),
+                fixed87(v),
+                "value {v}"
+            );
+        }
     }
 
     #[test]

@@ -12,9 +12,10 @@
 //! below and within their band are marked and gathered during pass 2, which needs no pass 3
 //! unless the guess missed.
 
-use crate::count::{self, boosted_argmax, Argsort};
+use crate::count::{self, Argsort};
 use crate::data::{classes_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
+use crate::mask::mask64;
 use crate::parallel;
 use crate::rank::{Method, Scorer};
 use crate::select::{decode_index, sampled_band, Smallest};
@@ -554,7 +555,7 @@ impl PruneState {
         let mut bits = 0u8;
         let mut veto = None;
         let mut packed =
-            || global + usize::from(*veto.get_or_insert_with(|| boosted_argmax(row, s) == s));
+            || global + usize::from(*veto.get_or_insert_with(|| count::is_vetoed(row, s)));
         if class_on {
             if ps < self.class_lo[s] {
                 self.class_sure[s] += 1;
@@ -572,10 +573,17 @@ impl PruneState {
                 .zip(bounds)
                 .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
             if hit {
-                for (j, &p) in row.iter().enumerate() {
-                    let key = ps - p;
-                    let c = s * k + j;
-                    if key <= self.bound[c] {
+                // The cells the row enters, as bit masks of 64 columns (branch-free), then only
+                // those cells: a row usually enters one or two of K - 1. Offering to a cell
+                // moves only that cell's bound, so the masks stay exact.
+                for (w, pw) in row.chunks(64).enumerate() {
+                    let bw = &self.bound[s * k + w * 64..s * k + w * 64 + pw.len()];
+                    let mut enters = mask64(pw, bw, |p, b| ps - p <= b);
+                    while enters != 0 {
+                        let j = w * 64 + enters.trailing_zeros() as usize;
+                        enters &= enters - 1;
+                        let key = ps - row[j];
+                        let c = s * k + j;
                         if key < self.cell_lo[c] {
                             self.cell_sure[c] += 1;
                             bits |= PICK_CELL;
@@ -801,14 +809,8 @@ impl RowFlag {
     fn flag<T: Prob>(&self, row: &[T], s: usize) -> bool {
         match self {
             RowFlag::PredictedNeqGiven => {
-                let (arg, best) = count::argmax_scan(row);
-                let scan = count::RowScan {
-                    n_conf: 0,
-                    last_conf: 0,
-                    arg,
-                    best,
-                };
-                arg != s && !scan.vetoed(s, row[s].to_f64())
+                // Not vetoed means the boosted argmax is not `s`, so neither is the argmax.
+                !count::is_vetoed(row, s)
             }
             RowFlag::ArgmaxNeqGiven => count::argmax_scan(row).0 != s,
             RowFlag::OffDiagonal(cut) => {

@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod filter;
 pub mod latent;
+pub mod mask;
 pub mod parallel;
 pub mod rank;
 pub mod select;

@@ -1,5 +1,5 @@
 //! The fused, lane-parallel row kernels against the plain per-row definitions they replace:
-//! `scan_row` against `row_verdict` + `boosted_argmax`, `argmax_scan` against `argmax`,
+//! `scan_row` and `is_vetoed` against `row_verdict` + `boosted_argmax`, `argmax_scan` against `argmax`,
 //! `block_first_bad` against `row_ok`, on rows full of ties, signed zeros and edge values.
 
 use labelsieve_core::count::{self, argmax_scan, scan_row, RowScan, CONFIDENCE_SLACK};
@@ -31,6 +31,11 @@ fn check_scan(row: &[f64], given: usize, thresholds: &[f64]) {
         s.vetoed(given, row[given]),
         count::boosted_argmax(row, given) == given,
         "veto of {row:?} given {given}"
+    );
+    assert_eq!(
+        count::is_vetoed(row, given),
+        count::boosted_argmax(row, given) == given,
+        "is_vetoed of {row:?} given {given}"
     );
     assert_eq!(s.arg, count::argmax(row));
     assert_eq!(argmax_scan(row).0, count::argmax(row));
@@ -69,6 +74,18 @@ proptest! {
         given in 0usize..14,
         thresholds in prop::collection::vec(prop_oneof![Just(0.25), Just(0.5), Just(2.0), 0.0f64..1.0], 14),
     ) {
+        let given = given % row.len();
+        check_scan(&row, given, &thresholds[..row.len()]);
+    }
+
+    #[test]
+    fn wide_scan_equals_row_verdict(
+        row in prop::collection::vec(prob(), 17..140),
+        given in 0usize..140,
+        thresholds in prop::collection::vec(prop_oneof![Just(0.25), Just(0.5), Just(2.0), 0.0f64..1.0], 140),
+    ) {
+        // Rows wider than 16 classes build their masks 8 lanes at a time (`mask::mask64`),
+        // over one, two or three 64-column words.
         let given = given % row.len();
         check_scan(&row, given, &thresholds[..row.len()]);
     }
