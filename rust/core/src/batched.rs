@@ -545,12 +545,7 @@ impl PruneSelector {
         }
         w.usize(plan.too_few.len());
         plan.too_few.iter().for_each(|&c| w.usize(c));
-        for sel in self
-            .state
-            .class_sel
-            .iter()
-            .chain(self.state.cell_sel.iter().flatten())
-        {
+        for sel in self.state.class_sel.iter().chain(&self.state.cell_sel) {
             w.selector(sel);
         }
         w.0
@@ -606,7 +601,7 @@ impl PruneSelector {
             .state
             .class_sel
             .iter_mut()
-            .chain(out.state.cell_sel.iter_mut().flatten());
+            .chain(&mut out.state.cell_sel);
         for (sel, limit) in slots.zip(limits) {
             *sel = r.selector(limit)?;
         }

@@ -191,20 +191,33 @@ impl PrunePlan {
 /// In memory (`select_mask`) a selector may also have a sampled lower bound `lo`: rows whose
 /// key is strictly below it are surely selected, so they are only counted and flagged in place
 /// (no candidate is stored); only the rows in the band `lo..=cap` compete in the selector.
+///
+/// Cells are stored by *slot*: the active cells class by class, in `plan.cells` order, so memory
+/// grows with the number of active cells, not with K² (at K = 1,000 a dense layout took 400 MB).
 #[derive(Clone, Debug)]
 pub struct PruneState {
     pub(crate) class_sel: Vec<Smallest>,
-    /// `cell_sel[c * K + j]`: selector of cell (given c, true j), if that cell prunes anything.
-    pub(crate) cell_sel: Vec<Option<Smallest>>,
-    /// `bound[c * K + j]`: keys above it cannot enter cell (c, j); `-inf` for inactive cells.
-    /// Laid out densely per class so most rows are rejected by one vectorisable comparison.
+    /// One selector per slot: the cells of class `c` are the slots `cell_start[c]..cell_start[c + 1]`,
+    /// in the order of `plan.cells[c]` (true class ascending).
+    pub(crate) cell_sel: Vec<Smallest>,
+    cell_start: Vec<usize>,
+    /// Per slot: its true class `j`.
+    cell_col: Vec<usize>,
+    /// Per slot: keys above it cannot enter the cell.
     bound: Vec<f64>,
+    /// For classes with many cells (see `DENSE_CELLS`), the same bounds laid out over all K
+    /// columns (`-inf` where there is no cell) at `dense_at[c]`, so most rows are rejected by one
+    /// vectorised comparison; `usize::MAX` for the other classes, whose slots are visited.
+    dense: Vec<f64>,
+    dense_at: Vec<usize>,
+    /// The slot of each column of a dense row (`usize::MAX` where there is no cell).
+    dense_slot: Vec<usize>,
     /// Caps inherited from a fuller state this one will be merged into (keys above them can never
-    /// be selected there): per class, then per cell; `+inf` when there is none.
+    /// be selected there): per class, then per slot; `+inf` when there is none.
     class_cap: Vec<f64>,
     cell_cap: Vec<f64>,
     /// Sure-selection bounds (keys strictly below are selected without competing), per class
-    /// then per cell; `-inf` when there is none (always, outside `select_mask`).
+    /// then per slot; `-inf` when there is none (always, outside `select_mask`).
     class_lo: Vec<f64>,
     cell_lo: Vec<f64>,
     /// How many rows each selector took as sure (below its `lo`).
@@ -217,28 +230,67 @@ const PICK_CLASS: u8 = 1;
 const PICK_CELL: u8 = 2;
 const VETOED: u8 = 4;
 
+/// A class keeps a dense row of bounds when at least one column in `DENSE_CELLS` has a cell.
+const DENSE_CELLS: usize = 8;
+
 impl PruneState {
     pub fn new(plan: &PrunePlan) -> Self {
         let k = plan.k();
-        let mut cell_sel = vec![None; k * k];
+        let mut cell_start = Vec::with_capacity(k + 1);
+        let mut dense_at = vec![usize::MAX; k];
+        let mut dense_len = 0;
+        cell_start.push(0);
         for (c, cells) in plan.cells.iter().enumerate() {
-            for &(j, n) in cells {
-                cell_sel[c * k + j] = Some(Smallest::new(n));
+            cell_start.push(cell_start[c] + cells.len());
+            if !cells.is_empty() && cells.len() * DENSE_CELLS >= k {
+                dense_at[c] = dense_len;
+                dense_len += k;
+            }
+        }
+        let cells = plan.cells.iter().flatten();
+        let slots = cell_start[k];
+        let mut dense_slot = vec![usize::MAX; dense_len];
+        for (c, &at) in dense_at.iter().enumerate() {
+            if at != usize::MAX {
+                for (slot, &(j, _)) in (cell_start[c]..).zip(&plan.cells[c]) {
+                    dense_slot[at + j] = slot;
+                }
             }
         }
         let mut state = PruneState {
             class_sel: plan.class_num.iter().map(|&n| Smallest::new(n)).collect(),
-            cell_sel,
+            cell_sel: cells.clone().map(|&(_, n)| Smallest::new(n)).collect(),
+            cell_start,
+            cell_col: cells.map(|&(j, _)| j).collect(),
             bound: Vec::new(),
+            dense: vec![f64::NEG_INFINITY; dense_len],
+            dense_slot,
+            dense_at,
             class_cap: vec![f64::INFINITY; k],
-            cell_cap: vec![f64::INFINITY; k * k],
+            cell_cap: vec![f64::INFINITY; slots],
             class_lo: vec![f64::NEG_INFINITY; k],
-            cell_lo: vec![f64::NEG_INFINITY; k * k],
+            cell_lo: vec![f64::NEG_INFINITY; slots],
             class_sure: vec![0; k],
-            cell_sure: vec![0; k * k],
+            cell_sure: vec![0; slots],
         };
         state.refresh_bounds();
         state
+    }
+
+    /// The slots of class `c`'s cells.
+    #[inline(always)]
+    fn slots(&self, c: usize) -> std::ops::Range<usize> {
+        self.cell_start[c]..self.cell_start[c + 1]
+    }
+
+    /// Set the bound of `slot` (a cell of class `c`), in its dense row too.
+    #[inline(always)]
+    fn set_bound(&mut self, c: usize, slot: usize, b: f64) {
+        self.bound[slot] = b;
+        let at = self.dense_at[c];
+        if at != usize::MAX {
+            self.dense[at + self.cell_col[slot]] = b;
+        }
     }
 
     /// A fresh state whose selectors work within a band `(lo, cap)` guessed from a fixed sample
@@ -255,6 +307,9 @@ impl PruneState {
     ) -> Self {
         let k = plan.k();
         let stride = stride.max(1);
+        let mut state = PruneState::new(plan);
+        let slots = state.cell_sel.len();
+        let cell_start = &state.cell_start;
         // Small quotas are left uncapped: the dynamic bounds tighten after a few quotas' worth of
         // rows, and sampling keys for them (many cells when K is large) costs more than it saves.
         let capped = |n: usize| n >= MIN_CAPPED_QUOTA;
@@ -263,7 +318,7 @@ impl PruneState {
         let (mut class_keys, mut cell_keys) = parallel::map_reduce(
             rows.n(),
             parallel::worth_parallel(rows.n() * k),
-            || -> Sample { (vec![Vec::new(); k], vec![Vec::new(); k * k]) },
+            || -> Sample { (vec![Vec::new(); k], vec![Vec::new(); slots]) },
             |(class_keys, cell_keys): &mut Sample, range| {
                 let mut buf = vec![0.0; k];
                 for i in (range.start.next_multiple_of(stride)..range.end).step_by(stride) {
@@ -276,9 +331,12 @@ impl PruneState {
                     if class_on {
                         class_keys[s].push(row[s]);
                     }
-                    for &(j, n) in &plan.cells[s] {
+                    for (&(j, n), keys) in plan.cells[s]
+                        .iter()
+                        .zip(&mut cell_keys[cell_start[s]..cell_start[s + 1]])
+                    {
                         if capped(n) {
-                            cell_keys[s * k + j].push(row[s] - row[j]);
+                            keys.push(row[s] - row[j]);
                         }
                     }
                 }
@@ -289,17 +347,16 @@ impl PruneState {
                 (ca, la)
             },
         );
-        let mut state = PruneState::new(plan);
         for s in 0..k {
             let population = usize::try_from(label_counts[s]).unwrap_or(0);
             if capped(plan.class_num[s]) {
                 (state.class_lo[s], state.class_cap[s]) =
                     sampled_band(&mut class_keys[s], plan.class_num[s], population);
             }
-            for &(j, n) in &plan.cells[s] {
+            for (&(_, n), slot) in plan.cells[s].iter().zip(state.slots(s)) {
                 if capped(n) {
-                    (state.cell_lo[s * k + j], state.cell_cap[s * k + j]) =
-                        sampled_band(&mut cell_keys[s * k + j], n, population);
+                    (state.cell_lo[slot], state.cell_cap[slot]) =
+                        sampled_band(&mut cell_keys[slot], n, population);
                 }
             }
         }
@@ -355,12 +412,9 @@ impl PruneState {
                 sub.class_num[s] = plan.class_num[s];
                 *clear_s |= PICK_CLASS;
             }
-            let misled = plan.cells[s].iter().any(|&(j, _)| {
-                let c = s * k + j;
+            let misled = self.slots(s).any(|c| {
                 let (cap, lo, sure) = (self.cell_cap[c], self.cell_lo[c], self.cell_sure[c]);
-                self.cell_sel[c]
-                    .as_mut()
-                    .is_some_and(|sel| !Self::guess_held(sel, cap, lo, sure))
+                !Self::guess_held(&mut self.cell_sel[c], cap, lo, sure)
             });
             if misled {
                 sub.cells[s].clone_from(&plan.cells[s]);
@@ -408,11 +462,13 @@ impl PruneState {
             .cell_sel
             .iter()
             .zip(&self.cell_cap)
-            .map(|(s, &cap)| {
-                s.as_ref()
-                    .map_or(f64::NEG_INFINITY, |s| s.bound_key().min(cap))
-            })
+            .map(|(s, &cap)| s.bound_key().min(cap))
             .collect();
+        for c in 0..self.dense_at.len() {
+            for slot in self.slots(c) {
+                self.set_bound(c, slot, self.bound[slot]);
+            }
+        }
     }
 
     /// Fold another state of the same plan into this one.
@@ -421,9 +477,7 @@ impl PruneState {
             *a = std::mem::replace(a, Smallest::new(0)).merge(b);
         }
         for (a, b) in self.cell_sel.iter_mut().zip(other.cell_sel) {
-            if let (Some(x), Some(y)) = (a.as_mut(), b) {
-                *x = std::mem::replace(x, Smallest::new(0)).merge(y);
-            }
+            *a = std::mem::replace(a, Smallest::new(0)).merge(b);
         }
         for (a, b) in self.class_sure.iter_mut().zip(other.class_sure) {
             *a += b;
@@ -530,12 +584,14 @@ impl PruneState {
                 self.class_lo[s] = other.class_lo[s];
                 self.class_cap[s] = other.class_cap[s];
             }
-            for &(j, _) in &part.cells[s] {
-                let c = s * k + j;
-                self.cell_sel[c] = other.cell_sel[c].take();
-                self.cell_sure[c] = other.cell_sure[c];
-                self.cell_lo[c] = other.cell_lo[c];
-                self.cell_cap[c] = other.cell_cap[c];
+            // `part` has either all of class `s`'s cells or none (see `redo_misled`), so its
+            // slots of class `s` are this state's.
+            debug_assert!(part.cells[s].is_empty() || part.cells[s].len() == self.slots(s).len());
+            for (c, o) in self.slots(s).zip(other.slots(s)).take(part.cells[s].len()) {
+                self.cell_sel[c] = std::mem::replace(&mut other.cell_sel[o], Smallest::new(0));
+                self.cell_sure[c] = other.cell_sure[o];
+                self.cell_lo[c] = other.cell_lo[o];
+                self.cell_cap[c] = other.cell_cap[o];
             }
         }
         self.refresh_bounds();
@@ -567,30 +623,35 @@ impl PruneState {
         }
         if cells_on {
             // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
-            let bounds = &self.bound[s * k..(s + 1) * k];
-            let hit = row
-                .iter()
-                .zip(bounds)
-                .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
-            if hit {
-                // The cells the row enters, as bit masks of 64 columns (branch-free), then only
-                // those cells: a row usually enters one or two of K - 1. Offering to a cell
-                // moves only that cell's bound, so the masks stay exact.
-                for (w, pw) in row.chunks(64).enumerate() {
-                    let bw = &self.bound[s * k + w * 64..s * k + w * 64 + pw.len()];
-                    let mut enters = mask64(pw, bw, |p, b| ps - p <= b);
-                    while enters != 0 {
-                        let j = w * 64 + enters.trailing_zeros() as usize;
-                        enters &= enters - 1;
-                        let key = ps - row[j];
-                        let c = s * k + j;
-                        if key < self.cell_lo[c] {
-                            self.cell_sure[c] += 1;
-                            bits |= PICK_CELL;
-                        } else if let Some(sel) = self.cell_sel[c].as_mut() {
-                            sel.offer(key, packed());
-                            self.bound[c] = sel.bound_key().min(self.cell_cap[c]);
+            let (first, end) = (self.cell_start[s], self.cell_start[s + 1]);
+            let dense = self.dense_at[s];
+            if dense != usize::MAX {
+                let bounds = &self.dense[dense..dense + k];
+                let hit = row
+                    .iter()
+                    .zip(bounds)
+                    .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
+                if hit {
+                    // The cells the row enters, as bit masks of 64 columns (branch-free), then
+                    // only those cells: a row usually enters one or two of K - 1. Offering to a
+                    // cell moves only that cell's bound, so the masks stay exact.
+                    for (w, pw) in row.chunks(64).enumerate() {
+                        let at = dense + w * 64;
+                        let mut enters =
+                            mask64(pw, &self.dense[at..at + pw.len()], |p, b| ps - p <= b);
+                        while enters != 0 {
+                            let j = w * 64 + enters.trailing_zeros() as usize;
+                            enters &= enters - 1;
+                            let slot = self.dense_slot[dense + j];
+                            bits |= self.enter_cell(s, slot, ps - row[j], &mut packed);
                         }
+                    }
+                }
+            } else {
+                for slot in first..end {
+                    let key = ps - row[self.cell_col[slot]];
+                    if key <= self.bound[slot] {
+                        bits |= self.enter_cell(s, slot, key, &mut packed);
                     }
                 }
             }
@@ -599,6 +660,27 @@ impl PruneState {
             bits |= VETOED;
         }
         bits
+    }
+
+    /// A row whose key is within the bound of cell `slot` (of class `c`): a sure pick (its flag
+    /// bit, returned) or an offer to the cell's selector, whose bound then moves.
+    #[inline(always)]
+    fn enter_cell(
+        &mut self,
+        c: usize,
+        slot: usize,
+        key: f64,
+        packed: &mut impl FnMut() -> usize,
+    ) -> u8 {
+        if key < self.cell_lo[slot] {
+            self.cell_sure[slot] += 1;
+            return PICK_CELL;
+        }
+        let sel = &mut self.cell_sel[slot];
+        sel.offer(key, packed());
+        let b = sel.bound_key().min(self.cell_cap[slot]);
+        self.set_bound(c, slot, b);
+        0
     }
 
     /// The mask from the rows' flag bits (sure picks) and the selectors' band picks: each
@@ -616,12 +698,10 @@ impl PruneState {
                 .for_each(|p| mark(p, PICK_CLASS));
         }
         for (sel, sure) in self.cell_sel.into_iter().zip(self.cell_sure) {
-            if let Some(sel) = sel {
-                let need = sel.quota().saturating_sub(sure);
-                sel.finish_first(need)
-                    .into_iter()
-                    .for_each(|p| mark(p, PICK_CELL));
-            }
+            let need = sel.quota().saturating_sub(sure);
+            sel.finish_first(need)
+                .into_iter()
+                .for_each(|p| mark(p, PICK_CELL));
         }
         let need = match plan.filter_by {
             FilterBy::PruneByClass => PICK_CLASS,
@@ -650,7 +730,6 @@ impl PruneState {
         let mut by_rate: Vec<usize> = self
             .cell_sel
             .into_iter()
-            .flatten()
             .flat_map(Smallest::finish_unordered)
             .collect();
         by_rate.sort_unstable();
