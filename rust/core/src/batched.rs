@@ -261,9 +261,9 @@ impl JointAccumulator {
     /// Equal to `count::confident_joint(.., Some(thresholds), calibrate, ..)`'s matrix on all rows.
     pub fn confident_joint(&self, calibrate: bool, sorter: &dyn Argsort) -> Result<Array2<i64>> {
         let k = self.num_class();
-        let cj = count::counts_to_matrix(&self.counts, k);
+        let cj = count::counts_to_matrix(self.counts.clone(), k);
         if calibrate {
-            count::calibrate_confident_joint(cj.view(), &self.label_counts(), sorter, true)
+            count::calibrate_owned(cj, &self.label_counts(), sorter, true)
         } else {
             Ok(cj)
         }

@@ -74,7 +74,7 @@ pub fn prune_count_matrix(
     frac_noise: f64,
 ) -> Array2<i64> {
     let k = cj.nrows();
-    let mut m = cj.t().mapv(|x| x as f64);
+    let mut m = Array2::from_shape_fn((k, k), |(r, c)| cj[[c, r]] as f64);
     for c in 0..k {
         let d = m[[c, c]];
         let d_new = d.max(min_per_class as f64);
@@ -86,17 +86,24 @@ pub fn prune_count_matrix(
         }
         m[[c, c]] = d_new;
     }
-    let mut reduced = m.mapv(|x| x * frac_noise);
+    // Then each column is reduced in place: off the diagonal scaled by `frac_noise`, the
+    // diagonal growing by what the column lost. cleanlab works on cj.T, a Fortran-ordered view,
+    // so numpy sums each column as a contiguous vector (pairwise); the truncation to int below
+    // can depend on that last bit. (In place: at K = 1,000 each K x K matrix is 8 MB.)
+    let mut removed = vec![0.0; k];
     for c in 0..k {
-        reduced[[c, c]] = m[[c, c]];
+        for (r, x) in removed.iter_mut().enumerate() {
+            let v = m[[r, c]];
+            *x = if r == c { 0.0 } else { v - v * frac_noise };
+        }
+        for r in (0..k).filter(|&r| r != c) {
+            m[[r, c]] *= frac_noise;
+        }
+        m[[c, c]] += crate::latent::np_sum(&removed);
     }
-    // cleanlab works on cj.T, a Fortran-ordered view, so numpy sums each column as a contiguous
-    // vector (pairwise); the truncation to int below can depend on that last bit.
-    for c in 0..k {
-        let removed: Vec<f64> = (0..k).map(|r| m[[r, c]] - reduced[[r, c]]).collect();
-        reduced[[c, c]] += crate::latent::np_sum(&removed);
-    }
-    reduced.mapv(|x| x as i64)
+    let (flat, _) = m.into_raw_vec_and_offset();
+    let ints: Vec<i64> = flat.into_iter().map(|x| x as i64).collect();
+    Array2::from_shape_vec((k, k), ints).unwrap_or_else(|_| Array2::zeros((k, k)))
 }
 
 /// What pass 3 selects, per given-label class, planned from a confident joint and label counts;
@@ -953,8 +960,8 @@ fn prune<T: Prob, L: Label>(
         }
         None => {
             let pass = count::joint_pass(labels, rows.view(), thresholds, false);
-            let raw = count::counts_to_matrix(&pass.counts, k);
-            count::calibrate_confident_joint(raw.view(), &counts, sorter, true)?
+            let raw = count::counts_to_matrix(pass.counts, k);
+            count::calibrate_owned(raw, &counts, sorter, true)?
         }
     };
     let plan = PrunePlan::new(
@@ -966,6 +973,8 @@ fn prune<T: Prob, L: Label>(
         opts.min_examples_per_class,
         sorter,
     )?;
+    // The plan is all the selection needs (the joint is K x K: 8 MB at K = 1,000).
+    drop(cj);
     let state = if sample_worth_it(rows) {
         PruneState::with_sampled_caps(&plan, labels, rows, &counts, sample_stride(rows))
     } else {

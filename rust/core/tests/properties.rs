@@ -347,3 +347,34 @@ fn accumulators_equal_the_in_memory_kernels_on_parallel_batches() {
         check_batched(&labels, &p, 5, &parts, 5, 0.7, 2, None, 9_000)
     });
 }
+
+/// The confident joint counted row by row with `row_verdict` (the plain definition).
+fn oracle_joint(labels: &Array1<i64>, p: &Array2<f64>, thresholds: &[f64]) -> Vec<u64> {
+    let k = p.ncols();
+    let cut = count::confidence_cuts(thresholds);
+    let mut counts = vec![0u64; k * k];
+    for (i, row) in p.rows().into_iter().enumerate() {
+        let s = labels[i] as usize;
+        if let Some(g) = count::row_verdict(row.as_slice().unwrap(), s, &cut).guess {
+            counts[s * k + g] += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn joint_counts_equal_row_verdicts_with_a_table_or_a_list_of_cells() {
+    // 6,000 x 300: K * K > 2N, so each thread lists its rows' cells instead of holding a table;
+    // 20,000 x 12 and 600 x 40 use the table (in parallel, and serially).
+    for (n, k, seed) in [(6_000, 300, 5), (20_000, 12, 6), (600, 40, 7)] {
+        let (labels, p) = random_problem(n, k, seed);
+        let t = count::confident_thresholds(labels.view(), p.view(), 1e-4).unwrap();
+        let want = oracle_joint(&labels, &p, &t);
+        for threads in [1, 2] {
+            let got = parallel::install(threads, || {
+                count::joint_pass(labels.view(), p.view(), &t, false).counts
+            });
+            assert_eq!(got, want, "{n}x{k} on {threads} threads");
+        }
+    }
+}
