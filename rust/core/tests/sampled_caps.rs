@@ -11,29 +11,8 @@ use labelsieve_core::rank::{self, Method};
 use labelsieve_core::select::{sampled_band, sampled_cap, Smallest};
 use ndarray::{Array1, Array2};
 
-/// Seeded labels and pred_probs with ~25% of rows confidently in another class.
-fn problem(n: usize, k: usize, seed: u64) -> (Array1<i64>, Array2<f64>) {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let labels = Array1::from_shape_fn(n, |_| ((next() * k as f64) as i64).min(k as i64 - 1));
-    let mut p = Array2::from_shape_fn((n, k), |_| next() + 1e-3);
-    for (i, mut row) in p.rows_mut().into_iter().enumerate() {
-        let truth = if next() < 0.25 {
-            (next() * k as f64) as usize % k
-        } else {
-            labels[i] as usize
-        };
-        row[truth] += 2.0 + 4.0 * next();
-        let s = row.sum();
-        row /= s;
-    }
-    (labels, p)
-}
+mod common;
+use common::problem;
 
 const PRUNE_RULES: [FilterBy; 3] = [
     FilterBy::PruneByNoiseRate,
