@@ -709,10 +709,12 @@ pub fn calibrate_confident_joint(
     sorter: &dyn Argsort,
     column_major: bool,
 ) -> Result<Array2<i64>> {
-    let scaled = calibration_scaled(cj, label_counts, column_major)?;
-    let mut out = Array2::<i64>::zeros(cj.raw_dim());
-    round_rows_into(&scaled, out.view_mut(), sorter);
-    Ok(out)
+    calibrate_owned(
+        cj.as_standard_layout().into_owned(),
+        label_counts,
+        sorter,
+        column_major,
+    )
 }
 
 /// `calibrate_confident_joint` of a matrix the caller gives up, rounded into its own buffer
@@ -724,7 +726,15 @@ pub fn calibrate_owned(
     column_major: bool,
 ) -> Result<Array2<i64>> {
     let scaled = calibration_scaled(cj.view(), label_counts, column_major)?;
-    round_rows_into(&scaled, cj.view_mut(), sorter);
+    let mut row = vec![0.0; scaled.ncols()];
+    for (r, mut out) in cj.rows_mut().into_iter().enumerate() {
+        for (x, &v) in row.iter_mut().zip(scaled.row(r)) {
+            *x = v;
+        }
+        for (slot, v) in out.iter_mut().zip(round_preserving_sum(&row, sorter)) {
+            *slot = v;
+        }
+    }
     Ok(cj)
 }
 
@@ -764,23 +774,6 @@ fn calibration_scaled(
     let n_total = label_counts.iter().map(|&x| x as f64).sum::<f64>();
     m.mapv_inplace(|x| x / total * n_total);
     Ok(m)
-}
-
-/// Round each row of `scaled` preserving its total, into `out`.
-fn round_rows_into(
-    scaled: &Array2<f64>,
-    mut out: ndarray::ArrayViewMut2<'_, i64>,
-    sorter: &dyn Argsort,
-) {
-    let mut row = vec![0.0; scaled.ncols()];
-    for (r, mut o) in out.rows_mut().into_iter().enumerate() {
-        for (x, &v) in row.iter_mut().zip(scaled.row(r)) {
-            *x = v;
-        }
-        for (slot, v) in o.iter_mut().zip(round_preserving_sum(&row, sorter)) {
-            *slot = v;
-        }
-    }
 }
 
 /// Label counts for classes `0..k` (labels already checked).

@@ -471,9 +471,11 @@ impl PruneState {
             .zip(&self.cell_cap)
             .map(|(s, &cap)| s.bound_key().min(cap))
             .collect();
-        for c in 0..self.dense_at.len() {
-            for slot in self.slots(c) {
-                self.set_bound(c, slot, self.bound[slot]);
+        for (c, &at) in self.dense_at.iter().enumerate() {
+            if at != usize::MAX {
+                for slot in self.cell_start[c]..self.cell_start[c + 1] {
+                    self.dense[at + self.cell_col[slot]] = self.bound[slot];
+                }
             }
         }
     }

@@ -38,7 +38,9 @@ pub fn mask64<A: Copy, B: Copy>(a: &[A], b: &[B], pred: impl Fn(A, B) -> bool) -
     mask
 }
 
-/// `mask64` against one value: bit `j` set where `pred(a[j], v)`.
+/// `mask64` against one value: bit `j` set where `pred(a[j], v)`. Written out rather than as
+/// `mask64(a, a, |x, _| pred(x, v))`: that form measured 30% slower in the joint scan at
+/// K = 100 (the optimiser no longer vectorised the groups).
 #[inline(always)]
 pub fn mask64_scalar<A: Copy, B: Copy>(a: &[A], v: B, pred: impl Fn(A, B) -> bool) -> u64 {
     debug_assert!(a.len() <= 64);

@@ -2,13 +2,13 @@
 //! cells are stored both ways: classes with few active cells (visited slot by slot) and classes
 //! with many (a dense row of bounds tested with one vectorised comparison).
 
-use labelsieve_core::count::{self, StableArgsort};
+use labelsieve_core::count;
 use labelsieve_core::data::Rows;
 use labelsieve_core::filter::{FilterBy, PrunePlan, PruneState};
 use ndarray::{Array1, Array2};
 
 mod common;
-use common::problem;
+use common::{problem, prune_plan};
 
 /// Rows of `class` ordered by `key`, ties by row index: the first `quota` of them.
 fn smallest(
@@ -54,24 +54,13 @@ fn oracle(plan: &PrunePlan, labels: &Array1<i64>, p: &Array2<f64>) -> Vec<usize>
 /// more with a cell, `filter::DENSE_CELLS`); otherwise every class is visited slot by slot.
 fn check(n: usize, k: usize, seed: u64, dense: bool) {
     let (labels, p) = problem(n, k, seed);
-    let (cj, _) = count::confident_joint(
-        labels.view(),
-        p.view(),
-        None,
-        true,
-        false,
-        1e-4,
-        &StableArgsort,
-    )
-    .unwrap();
-    let counts = count::label_counts(labels.view(), k);
     let rows = Rows::new(p.view());
     for rule in [
         FilterBy::PruneByNoiseRate,
         FilterBy::PruneByClass,
         FilterBy::Both,
     ] {
-        let plan = PrunePlan::new(cj.view(), &counts, rule, 1.0, None, 1, &StableArgsort).unwrap();
+        let (plan, _) = prune_plan(&labels, &p, rule);
         let cells: Vec<usize> = plan.cells.iter().map(Vec::len).collect();
         if rule != FilterBy::PruneByClass {
             assert!(cells.iter().any(|&c| c > 0), "{n}x{k}: no active cell");

@@ -12,7 +12,7 @@ use labelsieve_core::select::{sampled_band, sampled_cap, Smallest};
 use ndarray::{Array1, Array2};
 
 mod common;
-use common::problem;
+use common::{problem, prune_plan};
 
 const PRUNE_RULES: [FilterBy; 3] = [
     FilterBy::PruneByNoiseRate,
@@ -27,19 +27,7 @@ fn capped_plan(
     p: &Array2<f64>,
     filter_by: FilterBy,
 ) -> (PrunePlan, Vec<i64>) {
-    let k = p.ncols();
-    let (cj, _) = count::confident_joint(
-        labels.view(),
-        p.view(),
-        None,
-        true,
-        false,
-        1e-4,
-        &StableArgsort,
-    )
-    .unwrap();
-    let counts = count::label_counts(labels.view(), k);
-    let plan = PrunePlan::new(cj.view(), &counts, filter_by, 1.0, None, 1, &StableArgsort).unwrap();
+    let (plan, counts) = prune_plan(labels, p, filter_by);
     let quotas = plan
         .class_num
         .iter()

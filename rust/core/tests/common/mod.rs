@@ -1,5 +1,7 @@
 //! Inputs shared by the integration tests.
 
+use labelsieve_core::count::{self, StableArgsort};
+use labelsieve_core::filter::{FilterBy, PrunePlan};
 use ndarray::{Array1, Array2};
 
 /// Seeded labels and pred_probs with ~25% of rows confidently in another class.
@@ -24,4 +26,27 @@ pub fn problem(n: usize, k: usize, seed: u64) -> (Array1<i64>, Array2<f64>) {
         row /= s;
     }
     (labels, p)
+}
+
+/// The prune plan of `filter_by` from the calibrated confident joint (frac_noise 1, at least one
+/// example per class), and the label counts.
+pub fn prune_plan(
+    labels: &Array1<i64>,
+    p: &Array2<f64>,
+    filter_by: FilterBy,
+) -> (PrunePlan, Vec<i64>) {
+    let k = p.ncols();
+    let (cj, _) = count::confident_joint(
+        labels.view(),
+        p.view(),
+        None,
+        true,
+        false,
+        1e-4,
+        &StableArgsort,
+    )
+    .unwrap();
+    let counts = count::label_counts(labels.view(), k);
+    let plan = PrunePlan::new(cj.view(), &counts, filter_by, 1.0, None, 1, &StableArgsort).unwrap();
+    (plan, counts)
 }
