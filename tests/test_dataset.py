@@ -227,3 +227,28 @@ def test_class_names_and_errors():
         dataset.find_overlapping_classes(joint=count.estimate_joint(labels, pred_probs))
     with pytest.raises(ValueError):
         dataset.rank_classes_by_label_quality()
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 7, 40])
+def test_overlapping_classes_with_tied_joints_match_cleanlab(num_classes: int) -> None:
+    """Joints with many equal entries: the pairs' order among equal overlaps follows pandas'
+    sort exactly as cleanlab's frame does, and every pair keeps its class indices and names."""
+    rng = np.random.default_rng(num_classes)
+    joint = np.round(rng.random((num_classes, num_classes)), 1)
+    joint[rng.random(joint.shape) < 0.3] = 0.0
+    joint /= joint.sum()
+    names = [f"class {c}" for c in range(num_classes)]
+    for asymmetric in (False, True):
+        for class_names in (None, names):
+            kwargs = {
+                "joint": joint,
+                "num_examples": 1234,
+                "asymmetric": asymmetric,
+                "class_names": class_names,
+            }
+            ours = dataset.find_overlapping_classes(**kwargs)
+            theirs = cl_dataset.find_overlapping_classes(**kwargs)
+            pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
+            a, b = ours["Class Index A"].to_numpy(), ours["Class Index B"].to_numpy()
+            expect = joint[a, b] if asymmetric else joint[a, b] + joint[b, a]
+            np.testing.assert_array_equal(ours["Joint Probability"].to_numpy(), expect)

@@ -211,29 +211,54 @@ def find_overlapping_classes(
 def _overlapping_classes(
     joint: np.ndarray, num_examples: int, asymmetric: bool, class_names: Any
 ) -> pd.DataFrame:
+    # K (K - 1) / 2 pairs: 499,500 at K = 1,000. The overlaps are taken in row-major pair order,
+    # put in order, and only then are the pairs' class indices and rounded counts derived, written
+    # straight into the frame's integer block (no index arrays in pair order, no consolidation copy).
     num_classes = len(joint)
-    if asymmetric:
-        overlap = joint
-        pairs = [(a, b) for a in range(num_classes) for b in range(num_classes) if a != b]
-    else:
-        overlap = np.triu(joint) + np.tril(joint).T
-        pairs = [(a, b) for a in range(num_classes) for b in range(num_classes) if a < b]
-    index_a = np.array([a for a, _ in pairs], dtype=np.int64)
-    index_b = np.array([b for _, b in pairs], dtype=np.int64)
-    joint_probability = overlap[index_a, index_b]
-    columns: dict[str, Any] = {
-        "Class Index A": index_a,
-        "Class Index B": index_b,
-        "Num Overlapping Examples": np.round(joint_probability * num_examples).astype(int),
-        "Joint Probability": joint_probability,
-    }
+    pairs = _pair_mask(num_classes, asymmetric)
+    joint_probability = joint[pairs]
+    if not asymmetric:
+        joint_probability += joint.T[pairs]  # triu(joint) + tril(joint).T at (A, B)
+    del pairs
+    order = nargsort(joint_probability, kind="quicksort", ascending=False, na_position="last")
+    joint_probability = joint_probability[order]
+    ints = np.empty((3, len(order)), dtype=np.int64)
+    _pairs_at(order, num_classes, asymmetric, out=ints[:2])
+    del order
+    ints[2] = np.round(joint_probability * num_examples)
+    frame = pd.DataFrame(
+        ints.T, columns=["Class Index A", "Class Index B", "Num Overlapping Examples"], copy=False
+    )
+    frame["Joint Probability"] = joint_probability
     if class_names is not None:
-        names = {
-            "Class Name A": [class_names[a] for a in index_a],
-            "Class Name B": [class_names[b] for b in index_b],
-        }
-        columns = names | columns
-    return _sorted_frame(columns, by="Joint Probability", ascending=False)
+        frame.insert(0, "Class Name B", [class_names[b] for b in ints[1]])
+        frame.insert(0, "Class Name A", [class_names[a] for a in ints[0]])
+    return frame
+
+
+def _pair_mask(num_classes: int, asymmetric: bool) -> np.ndarray:
+    """(K, K) mask whose row-major True cells are the class pairs (A, B) listed: A < B, or every
+    A != B if ``asymmetric``."""
+    if asymmetric:
+        return ~np.eye(num_classes, dtype=bool)
+    return np.triu(np.ones((num_classes, num_classes), dtype=bool), k=1)
+
+
+def _pairs_at(positions: np.ndarray, num_classes: int, asymmetric: bool, out: np.ndarray) -> None:
+    """Class indices A (``out[0]``) and B (``out[1]``) of the pairs at ``positions`` in the
+    row-major listing of ``_pair_mask``."""
+    a, b = out
+    if asymmetric:
+        np.floor_divide(positions, num_classes - 1, out=a)
+        np.remainder(positions, num_classes - 1, out=b)
+        b += b >= a  # skip the diagonal
+        return
+    # Row A lists K - 1 - A pairs; it starts at position starts[A].
+    row_lengths = np.arange(num_classes - 1, -1, -1, dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(row_lengths)[:-1]))
+    a[:] = np.searchsorted(starts, positions, side="right") - 1
+    np.subtract(positions, starts[a], out=b)
+    b += a + 1
 
 
 def overall_label_health_score(
@@ -310,6 +335,7 @@ def health_summary(
         if joint is None and confident_joint is None:
             # Already calibrated against labels: estimate_joint only normalizes it.
             joint = _joint(None, None, None, computed_cj)
+        del computed_cj  # K x K: 8 MB at K = 1,000
     joint = _joint(labels, pred_probs, joint, confident_joint)
     num_examples = _num_examples(num_examples, labels, confident_joint)
     return _health_summary_from(

@@ -653,6 +653,14 @@ pub fn counts_to_matrix(counts: Vec<u64>, k: usize) -> Array2<i64> {
 /// (the bindings use numpy's own argsort so calibration ties resolve exactly as in cleanlab).
 pub trait Argsort: Sync {
     fn argsort(&self, v: &[f64]) -> Vec<usize>;
+
+    /// `argsort` of each row of a row-major matrix with rows of `len` entries, concatenated.
+    /// Implementations may sort all rows in one call (the bindings make one numpy call).
+    fn argsort_rows(&self, flat: &[f64], len: usize) -> Vec<usize> {
+        flat.chunks_exact(len.max(1))
+            .flat_map(|r| self.argsort(r))
+            .collect()
+    }
 }
 
 /// Stable ascending argsort (ties keep index order).
@@ -675,25 +683,110 @@ pub fn round_half_even(x: f64) -> f64 {
 /// Round a vector to integers whose sum is the rounded sum of the floats, moving the entries
 /// with the largest (or most negative) residuals.
 pub fn round_preserving_sum(v: &[f64], sorter: &dyn Argsort) -> Vec<i64> {
-    let mut ints: Vec<i64> = v.iter().map(|&x| round_half_even(x) as i64).collect();
-    let target = round_half_even(crate::latent::np_sum(v)) as i64;
-    loop {
-        let total: i64 = ints.iter().sum();
-        let diff = target - total;
-        if diff == 0 {
-            return ints;
+    let mut ints = vec![0; v.len()];
+    let rounding = Rounding::new(v);
+    rounding.start(&mut ints);
+    rounding.finish(&mut ints, sorter);
+    ints
+}
+
+/// Rounding one vector preserving its rounded sum (cleanlab's `round_preserving_sum`): entries
+/// start rounded half to even; while the total is off by `diff`, the |diff| entries with the
+/// largest residuals go up one (or the most negative go down one), in the order of an argsort.
+struct Rounding<'a> {
+    v: &'a [f64],
+    target: i64,
+}
+
+/// One move of a `Rounding`: the residuals and how far the total is off.
+struct RoundingStep {
+    resid: Vec<f64>,
+    diff: i64,
+}
+
+impl<'a> Rounding<'a> {
+    fn new(v: &'a [f64]) -> Self {
+        let target = round_half_even(crate::latent::np_sum(v)) as i64;
+        Rounding { v, target }
+    }
+
+    /// The entries rounded half to even, written into `ints`.
+    fn start(&self, ints: &mut [i64]) {
+        for (i, &x) in ints.iter_mut().zip(self.v) {
+            *i = round_half_even(x) as i64;
         }
-        let resid: Vec<f64> = v.iter().zip(&ints).map(|(&x, &r)| x - r as f64).collect();
-        let order = sorter.argsort(&resid);
-        let m = (diff.unsigned_abs() as usize).min(v.len());
-        if diff > 0 {
-            for &i in &order[order.len() - m..] {
-                ints[i] += 1;
+    }
+
+    /// The next move, or None once `ints` has the target total.
+    fn step(&self, ints: &[i64]) -> Option<RoundingStep> {
+        let diff = self.target - ints.iter().sum::<i64>();
+        (diff != 0).then(|| RoundingStep {
+            resid: self
+                .v
+                .iter()
+                .zip(ints)
+                .map(|(&x, &r)| x - r as f64)
+                .collect(),
+            diff,
+        })
+    }
+
+    /// Moves until the total is reached, sorting only when a tie decides.
+    fn finish(&self, ints: &mut [i64], sorter: &dyn Argsort) {
+        while let Some(step) = self.step(ints) {
+            if !step.move_untied(ints) {
+                move_in_order(ints, step.diff, &sorter.argsort(&step.resid));
             }
-        } else {
-            for &i in &order[..m] {
-                ints[i] -= 1;
+        }
+    }
+}
+
+impl RoundingStep {
+    /// Makes the move when the residuals alone decide it: no residual equal to the last one
+    /// moved stays behind, so every sort of the residuals moves the same entries and none is
+    /// needed. Returns false, moving nothing, when a tie straddles the boundary: then the sort's
+    /// own order among equal residuals decides.
+    fn move_untied(&self, ints: &mut [i64]) -> bool {
+        let n = self.resid.len();
+        let m = moves(self.diff, n);
+        if self.resid.iter().any(|x| x.is_nan()) {
+            return false;
+        }
+        let up = self.diff > 0;
+        // The last entry to move, by position in the ascending order of residuals.
+        let at = if up { n - m } else { m - 1 };
+        let mut scratch = self.resid.clone();
+        let (_, &mut edge, _) = scratch.select_nth_unstable_by(at, f64::total_cmp);
+        let moving = |x: f64| if up { x >= edge } else { x <= edge };
+        if self.resid.iter().filter(|&&x| moving(x)).count() != m {
+            return false;
+        }
+        let unit = if up { 1 } else { -1 };
+        for (i, &x) in ints.iter_mut().zip(&self.resid) {
+            if moving(x) {
+                *i += unit;
             }
+        }
+        true
+    }
+}
+
+/// How many entries a move of `diff` changes in a vector of `n`.
+fn moves(diff: i64, n: usize) -> usize {
+    (diff.unsigned_abs() as usize).min(n)
+}
+
+/// Makes a move in the order of an ascending argsort of the residuals: the last entries go up
+/// (`diff > 0`) or the first go down.
+fn move_in_order(ints: &mut [i64], diff: i64, order: &[usize]) {
+    let m = moves(diff, order.len());
+    if diff > 0 {
+        for &i in &order[order.len() - m..] {
+            ints[i] += 1;
+        }
+    } else {
+        for &i in &order[..m] {
+            ints[i] -= 1;
         }
     }
 }
@@ -717,35 +810,19 @@ pub fn calibrate_confident_joint(
     )
 }
 
-/// `calibrate_confident_joint` of a matrix the caller gives up, rounded into its own buffer
-/// (at K = 1,000 each K x K matrix is 8 MB).
+/// `calibrate_confident_joint` of a matrix the caller gives up, rounded into its own buffer: the
+/// only K x K matrix it holds (at K = 1,000 each is 8 MB).
+///
+/// A row's rounding needs a sort only when equal residuals straddle the entries it moves (the
+/// sort's order among them then decides). Those rows are sorted together, `TIED_BATCH` rows per
+/// call, so the bindings pay one numpy call per batch rather than one per row.
 pub fn calibrate_owned(
-    mut cj: Array2<i64>,
+    cj: Array2<i64>,
     label_counts: &[i64],
     sorter: &dyn Argsort,
     column_major: bool,
 ) -> Result<Array2<i64>> {
-    let scaled = calibration_scaled(cj.view(), label_counts, column_major)?;
-    let mut row = vec![0.0; scaled.ncols()];
-    for (r, mut out) in cj.rows_mut().into_iter().enumerate() {
-        for (x, &v) in row.iter_mut().zip(scaled.row(r)) {
-            *x = v;
-        }
-        for (slot, v) in out.iter_mut().zip(round_preserving_sum(&row, sorter)) {
-            *slot = v;
-        }
-    }
-    Ok(cj)
-}
-
-/// The calibrated matrix before rounding: rows rescaled to the label counts, then the whole to
-/// their total. Laid out column-major when the total is summed in that order, so the sum reads
-/// the matrix's own memory (no flattened copy).
-fn calibration_scaled(
-    cj: ArrayView2<'_, i64>,
-    label_counts: &[i64],
-    column_major: bool,
-) -> Result<Array2<f64>> {
+    const TIED_BATCH: usize = 64;
     let k = cj.nrows();
     if cj.ncols() != k || label_counts.len() != k {
         return Err(Error::InvalidInput(format!(
@@ -755,25 +832,121 @@ fn calibration_scaled(
             cj.ncols()
         )));
     }
-    use ndarray::ShapeBuilder;
-    let mut m = Array2::<f64>::zeros((k, k).set_f(column_major));
-    let mut row = vec![0.0; k];
+    let mut cj = if cj.is_standard_layout() {
+        cj
+    } else {
+        cj.as_standard_layout().into_owned()
+    };
+    let Some(flat) = cj.as_slice_mut() else {
+        return Ok(cj);
+    };
+    let scale = CalibrationScale::new(flat, k, label_counts, column_major);
+    // Rows whose move waits for the sort: (row, diff), their values and their residuals.
+    let mut tied: Vec<(usize, i64)> = Vec::new();
+    let mut tied_values: Vec<f64> = Vec::new();
+    let mut tied_resid: Vec<f64> = Vec::new();
+    let mut values = vec![0.0; k];
     for r in 0..k {
-        for (x, &c) in row.iter_mut().zip(cj.row(r)) {
-            *x = c as f64;
+        let ints = &mut flat[r * k..(r + 1) * k];
+        scale.row(r, ints, &mut values);
+        let rounding = Rounding::new(&values);
+        rounding.start(ints);
+        if let Some(step) = rounding.step(ints) {
+            if !step.move_untied(ints) {
+                tied.push((r, step.diff));
+                tied_values.extend_from_slice(&values);
+                tied_resid.extend_from_slice(&step.resid);
+            } else {
+                rounding.finish(ints, sorter);
+            }
         }
-        let rs = crate::latent::np_sum(&row).max(1e-100);
-        for (c, &x) in row.iter().enumerate() {
-            m[[r, c]] = x / rs * label_counts[r] as f64;
+        if tied.len() == TIED_BATCH || (r + 1 == k && !tied.is_empty()) {
+            let orders = sorter.argsort_rows(&tied_resid, k);
+            for ((&(t, diff), order), v) in tied
+                .iter()
+                .zip(orders.chunks_exact(k.max(1)))
+                .zip(tied_values.chunks_exact(k.max(1)))
+            {
+                let ints = &mut flat[t * k..(t + 1) * k];
+                move_in_order(ints, diff, order);
+                Rounding::new(v).finish(ints, sorter);
+            }
+            tied.clear();
+            tied_values.clear();
+            tied_resid.clear();
         }
     }
-    let flat = m
-        .as_slice_memory_order()
-        .expect("a freshly allocated matrix is contiguous");
-    let total = crate::latent::np_sum(flat).max(1e-100);
-    let n_total = label_counts.iter().map(|&x| x as f64).sum::<f64>();
-    m.mapv_inplace(|x| x / total * n_total);
-    Ok(m)
+    Ok(cj)
+}
+
+/// The calibrated confident joint before rounding, entry by entry from the counts (no K x K float
+/// matrix): each row rescaled to its label count, then the whole to the total label count.
+struct CalibrationScale {
+    row_sums: Vec<f64>,
+    label_counts: Vec<f64>,
+    total: f64,
+    n_total: f64,
+}
+
+impl CalibrationScale {
+    /// `flat` is the (K, K) confident joint, row-major (shape checked by the caller). `column_major` sums the rescaled matrix
+    /// in column-major order, as numpy does for the Fortran-ordered matrix cleanlab's
+    /// `compute_confident_joint` builds (the total's last bit can decide a rounding).
+    fn new(flat: &[i64], k: usize, label_counts: &[i64], column_major: bool) -> Self {
+        let mut row = vec![0.0; k];
+        let row_sums = flat
+            .chunks_exact(k.max(1))
+            .map(|r| {
+                for (x, &c) in row.iter_mut().zip(r) {
+                    *x = c as f64;
+                }
+                crate::latent::np_sum(&row).max(1e-100)
+            })
+            .collect();
+        let mut scale = CalibrationScale {
+            row_sums,
+            label_counts: label_counts.iter().map(|&x| x as f64).collect(),
+            total: 1.0,
+            n_total: label_counts.iter().map(|&x| x as f64).sum::<f64>(),
+        };
+        let total = crate::latent::np_sum_by(k * k, |start, buf| {
+            // Entry `start` of the matrix in its summation order, then onwards.
+            let (mut r, mut c) = if column_major {
+                (start % k, start / k)
+            } else {
+                (start / k, start % k)
+            };
+            for x in buf {
+                *x = scale.rescaled(flat[r * k + c], r);
+                if column_major {
+                    r += 1;
+                    if r == k {
+                        (r, c) = (0, c + 1);
+                    }
+                } else {
+                    c += 1;
+                    if c == k {
+                        (r, c) = (r + 1, 0);
+                    }
+                }
+            }
+        });
+        scale.total = total.max(1e-100);
+        scale
+    }
+
+    /// An entry of row r rescaled to the row's label count.
+    #[inline]
+    fn rescaled(&self, count: i64, r: usize) -> f64 {
+        count as f64 / self.row_sums[r] * self.label_counts[r]
+    }
+
+    /// Row r before rounding, from its counts.
+    fn row(&self, r: usize, counts: &[i64], out: &mut [f64]) {
+        for (x, &c) in out.iter_mut().zip(counts) {
+            *x = self.rescaled(c, r) / self.total * self.n_total;
+        }
+    }
 }
 
 /// Label counts for classes `0..k` (labels already checked).
@@ -927,6 +1100,169 @@ mod tests {
         let v = [0.3, 0.3, 0.4, 2.5, 1.5];
         let r = round_preserving_sum(&v, &StableArgsort);
         assert_eq!(r.iter().sum::<i64>(), 5);
+    }
+
+    /// Ascending argsort with ties in reverse index order: a second, different tie order.
+    struct ReverseTies;
+
+    impl Argsort for ReverseTies {
+        fn argsort(&self, v: &[f64]) -> Vec<usize> {
+            let mut idx: Vec<usize> = (0..v.len()).collect();
+            idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]).then(b.cmp(&a)));
+            idx
+        }
+    }
+
+    /// Counts the calls that sort (one per `argsort_rows` batch or per single `argsort`).
+    struct Counting<'a>(&'a dyn Argsort, std::sync::atomic::AtomicUsize);
+
+    impl Argsort for Counting<'_> {
+        fn argsort(&self, v: &[f64]) -> Vec<usize> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.argsort(v)
+        }
+        fn argsort_rows(&self, flat: &[f64], len: usize) -> Vec<usize> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            flat.chunks_exact(len)
+                .flat_map(|r| self.0.argsort(r))
+                .collect()
+        }
+    }
+
+    /// cleanlab's rounding as written: sort the residuals at every step.
+    fn round_by_sorting(v: &[f64], sorter: &dyn Argsort) -> Vec<i64> {
+        let mut ints: Vec<i64> = v.iter().map(|&x| round_half_even(x) as i64).collect();
+        let target = round_half_even(crate::latent::np_sum(v)) as i64;
+        loop {
+            let diff = target - ints.iter().sum::<i64>();
+            if diff == 0 {
+                return ints;
+            }
+            let resid: Vec<f64> = v.iter().zip(&ints).map(|(&x, &r)| x - r as f64).collect();
+            move_in_order(&mut ints, diff, &sorter.argsort(&resid));
+        }
+    }
+
+    /// Vectors whose residuals tie often: multiples of 1/8 and a few repeated fractions, with
+    /// +-0.0 among them.
+    fn tie_heavy_vectors() -> Vec<Vec<f64>> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..3000)
+            .map(|i| {
+                let n = 1 + (next() % 40) as usize;
+                (0..n)
+                    .map(|_| match next() % 5 {
+                        0 => 0.0,
+                        1 if i % 2 == 0 => -0.0,
+                        2 => (next() % 9) as f64 / 3.0,
+                        _ => (next() % 64) as f64 / 8.0 - (i % 3) as f64,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rounding_sorts_only_when_a_tie_decides_and_then_follows_the_sort() {
+        let mut sorted_some = 0;
+        for v in tie_heavy_vectors() {
+            for sorter in [&StableArgsort as &dyn Argsort, &ReverseTies] {
+                let counting = Counting(sorter, 0.into());
+                assert_eq!(
+                    round_preserving_sum(&v, &counting),
+                    round_by_sorting(&v, sorter),
+                    "{v:?}"
+                );
+                sorted_some += counting.1.into_inner();
+            }
+            // Without a tie at the boundary both tie orders must agree, and they do whenever
+            // the rounding did not sort.
+            let untied = Counting(&StableArgsort, 0.into());
+            let a = round_preserving_sum(&v, &untied);
+            if untied.1.into_inner() == 0 {
+                assert_eq!(a, round_by_sorting(&v, &ReverseTies), "{v:?}");
+            }
+        }
+        assert!(
+            sorted_some > 100,
+            "the vectors must exercise tied boundaries"
+        );
+    }
+
+    #[test]
+    fn calibration_sorts_tied_rows_in_batches_with_the_same_result() {
+        // A sparse 300-class joint with small counts: many equal residuals within rows.
+        let k = 300;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let cj = Array2::from_shape_fn((k, k), |(i, j)| {
+            if i == j {
+                20 + (next() % 50) as i64
+            } else if next() % 4 == 0 {
+                (next() % 3) as i64
+            } else {
+                0
+            }
+        });
+        let counts: Vec<i64> = cj
+            .rows()
+            .into_iter()
+            .map(|r| r.sum() + (next() % 7) as i64)
+            .collect();
+        for column_major in [false, true] {
+            for sorter in [&StableArgsort as &dyn Argsort, &ReverseTies] {
+                let counting = Counting(sorter, 0.into());
+                let got = calibrate_owned(cj.clone(), &counts, &counting, column_major).unwrap();
+                let calls = counting.1.into_inner();
+                // Row by row from the same unrounded matrix, sorting every step.
+                let n_total = counts.iter().map(|&x| x as f64).sum::<f64>();
+                let rows: Vec<Vec<f64>> = cj
+                    .rows()
+                    .into_iter()
+                    .zip(&counts)
+                    .map(|(r, &c)| {
+                        let f: Vec<f64> = r.iter().map(|&x| x as f64).collect();
+                        let rs = crate::latent::np_sum(&f).max(1e-100);
+                        f.iter().map(|&x| x / rs * c as f64).collect()
+                    })
+                    .collect();
+                let order: Vec<f64> = if column_major {
+                    (0..k * k).map(|i| rows[i % k][i / k]).collect()
+                } else {
+                    rows.concat()
+                };
+                let total = crate::latent::np_sum(&order).max(1e-100);
+                let mut tied_rows = 0;
+                for (r, row) in rows.iter().enumerate() {
+                    let scaled: Vec<f64> = row.iter().map(|&x| x / total * n_total).collect();
+                    assert_eq!(
+                        got.row(r).to_vec(),
+                        round_by_sorting(&scaled, sorter),
+                        "row {r}"
+                    );
+                    let c = Counting(sorter, 0.into());
+                    round_preserving_sum(&scaled, &c);
+                    tied_rows += c.1.into_inner().min(1);
+                }
+                assert!(tied_rows > 64, "{tied_rows} tied rows: too few to batch");
+                assert_eq!(
+                    calls,
+                    tied_rows.div_ceil(64),
+                    "one sort call per batch of 64 rows"
+                );
+            }
+        }
     }
 
     #[test]

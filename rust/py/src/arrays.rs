@@ -3,7 +3,7 @@
 
 use labelsieve_core::count::{Argsort, StableArgsort};
 use labelsieve_core::parallel;
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 /// Dispatch `$body` over the dtype of `pred_probs` (f64, f32, f16) and of `labels` (any integer
@@ -61,16 +61,27 @@ pub struct NumpyArgsort;
 
 impl Argsort for NumpyArgsort {
     fn argsort(&self, v: &[f64]) -> Vec<usize> {
+        self.argsort_rows(v, v.len())
+    }
+
+    /// One `np.argsort(m, axis=-1)` for all rows: numpy sorts each row of a C-ordered matrix
+    /// with the same kernel as a single vector, so the order among ties is the same as row by row.
+    fn argsort_rows(&self, flat: &[f64], len: usize) -> Vec<usize> {
         let numpy = Python::attach(|py| -> PyResult<Vec<usize>> {
-            let arr = PyArray1::from_slice(py, v);
-            let idx = py.import("numpy")?.call_method1("argsort", (arr,))?;
-            let idx: PyReadonlyArray1<'_, i64> = idx.extract()?;
+            let rows = flat.len() / len.max(1);
+            let arr = PyArray1::from_slice(py, flat).reshape([rows, len])?;
+            let idx = py.import("numpy")?.call_method1("argsort", (arr, -1))?;
+            let idx: PyReadonlyArray2<'_, i64> = idx.extract()?;
             Ok(idx
                 .as_array()
                 .iter()
                 .map(|&i| usize::try_from(i).unwrap_or(0))
                 .collect())
         });
-        numpy.unwrap_or_else(|_| StableArgsort.argsort(v))
+        numpy.unwrap_or_else(|_| {
+            flat.chunks_exact(len.max(1))
+                .flat_map(|r| StableArgsort.argsort(r))
+                .collect()
+        })
     }
 }
