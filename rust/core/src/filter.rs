@@ -73,8 +73,34 @@ pub fn prune_count_matrix(
     min_per_class: i64,
     frac_noise: f64,
 ) -> Array2<i64> {
+    prune_count_matrix_owned(cj.to_owned(), min_per_class, frac_noise)
+}
+
+/// `prune_count_matrix` of a confident joint the caller gives up, computed in its own buffer
+/// (transposed in place, then reinterpreted as floats): the one K x K matrix it holds.
+pub fn prune_count_matrix_owned(
+    cj: Array2<i64>,
+    min_per_class: i64,
+    frac_noise: f64,
+) -> Array2<i64> {
     let k = cj.nrows();
-    let mut m = Array2::from_shape_fn((k, k), |(r, c)| cj[[c, r]] as f64);
+    let cj = if cj.is_standard_layout() {
+        cj
+    } else {
+        cj.as_standard_layout().into_owned()
+    };
+    let mut flat = match cj.into_raw_vec_and_offset() {
+        (v, Some(0)) if v.len() == k * k => v,
+        (v, Some(off)) if v.len() >= off + k * k => v[off..off + k * k].to_vec(),
+        _ => vec![0; k * k],
+    };
+    for r in 0..k {
+        for c in r + 1..k {
+            flat.swap(r * k + c, c * k + r);
+        }
+    }
+    let floats: Vec<f64> = flat.into_iter().map(|x| x as f64).collect();
+    let mut m = Array2::from_shape_vec((k, k), floats).unwrap_or_else(|_| Array2::zeros((k, k)));
     for c in 0..k {
         let d = m[[c, c]];
         let d_new = d.max(min_per_class as f64);
@@ -131,6 +157,28 @@ impl PrunePlan {
         min_examples_per_class: i64,
         sorter: &dyn Argsort,
     ) -> Result<Self> {
+        Self::from_owned(
+            cj.to_owned(),
+            label_counts,
+            filter_by,
+            frac_noise,
+            num_to_remove_per_class,
+            min_examples_per_class,
+            sorter,
+        )
+    }
+
+    /// `new` from a confident joint the caller gives up: the prune counts are computed in its
+    /// buffer, so planning holds one K x K matrix (at K = 1,000, 8 MB), not two.
+    pub fn from_owned(
+        cj: Array2<i64>,
+        label_counts: &[i64],
+        filter_by: FilterBy,
+        frac_noise: f64,
+        num_to_remove_per_class: Option<&[i64]>,
+        min_examples_per_class: i64,
+        sorter: &dyn Argsort,
+    ) -> Result<Self> {
         let k = label_counts.len();
         if cj.dim() != (k, k) {
             return Err(Error::InvalidInput(format!(
@@ -145,7 +193,7 @@ impl PrunePlan {
                 "filter_by must be prune_by_noise_rate, prune_by_class or both to prune; got {filter_by:?}"
             )));
         }
-        let mut pcm = prune_count_matrix(cj, min_examples_per_class, frac_noise);
+        let mut pcm = prune_count_matrix_owned(cj, min_examples_per_class, frac_noise);
         if let Some(r) = num_to_remove_per_class {
             pcm = remove_per_class(pcm.view(), label_counts, r, sorter)?;
         }
@@ -966,8 +1014,9 @@ fn prune<T: Prob, L: Label>(
             count::calibrate_owned(raw, &counts, sorter, true)?
         }
     };
-    let plan = PrunePlan::new(
-        cj.view(),
+    // The plan is all the selection needs: it takes the joint (K x K: 8 MB at K = 1,000).
+    let plan = PrunePlan::from_owned(
+        cj,
         &counts,
         opts.filter_by,
         opts.frac_noise,
@@ -975,8 +1024,6 @@ fn prune<T: Prob, L: Label>(
         opts.min_examples_per_class,
         sorter,
     )?;
-    // The plan is all the selection needs (the joint is K x K: 8 MB at K = 1,000).
-    drop(cj);
     let state = if sample_worth_it(rows) {
         PruneState::with_sampled_caps(&plan, labels, rows, &counts, sample_stride(rows))
     } else {

@@ -94,3 +94,56 @@ fn few_classes_with_most_cells_active() {
 fn ten_classes() {
     check(5_000, 10, 3, true);
 }
+
+/// The prune counts of an owned joint in any memory layout (C order, Fortran order, slices of a
+/// larger matrix; all transposed in the joint's own buffer) equal those of a C-ordered copy, and
+/// planning from an owned joint equals planning from a view.
+#[test]
+fn prune_counts_do_not_depend_on_the_joint_layout() {
+    use labelsieve_core::filter::{prune_count_matrix, prune_count_matrix_owned};
+    use ndarray::{s, ShapeBuilder};
+    let k = 37;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 23) as i64
+    };
+    let c_order = Array2::from_shape_fn((k, k), |(i, j)| next() * i64::from(i == j || j % 3 == 0));
+    let mut f_order = Array2::zeros((k, k).f());
+    f_order.assign(&c_order);
+    let mut wide = Array2::zeros((k + 3, k + 5));
+    wide.slice_mut(s![2..k + 2, 1..k + 1]).assign(&c_order);
+    let mut sliced = wide.clone();
+    sliced.slice_collapse(s![2..k + 2, 1..k + 1]);
+    // Whole rows of a taller matrix: C-ordered, starting past the buffer's first element.
+    let mut rows_only = Array2::zeros((k + 3, k));
+    rows_only.slice_mut(s![2..k + 2, ..]).assign(&c_order);
+    rows_only.slice_collapse(s![2..k + 2, ..]);
+    assert!(rows_only.is_standard_layout());
+    let expect = prune_count_matrix(c_order.view(), 5, 0.7);
+    for owned in [c_order.clone(), f_order, sliced, rows_only] {
+        assert_eq!(prune_count_matrix_owned(owned, 5, 0.7), expect);
+    }
+    let counts: Vec<i64> = c_order.rows().into_iter().map(|r| r.sum() + 3).collect();
+    let by_view = PrunePlan::new(
+        c_order.view(),
+        &counts,
+        FilterBy::Both,
+        0.7,
+        None,
+        5,
+        &count::StableArgsort,
+    );
+    let by_owned = PrunePlan::from_owned(
+        c_order,
+        &counts,
+        FilterBy::Both,
+        0.7,
+        None,
+        5,
+        &count::StableArgsort,
+    );
+    assert_eq!(by_view.unwrap(), by_owned.unwrap());
+}
