@@ -212,8 +212,8 @@ def _overlapping_classes(
     joint: np.ndarray, num_examples: int, asymmetric: bool, class_names: Any
 ) -> pd.DataFrame:
     # K (K - 1) / 2 pairs: 499,500 at K = 1,000. The overlaps are taken in row-major pair order,
-    # put in order, and only then are the pairs' class indices and rounded counts derived, written
-    # straight into the frame's integer block (no index arrays in pair order, no consolidation copy).
+    # put in order, and only then are the pairs' class indices and rounded counts derived, into
+    # one integer array whose rows become the frame's columns (no index arrays in pair order).
     num_classes = len(joint)
     pairs = _pair_mask(num_classes, asymmetric)
     joint_probability = joint[pairs]
@@ -226,14 +226,15 @@ def _overlapping_classes(
     _pairs_at(order, num_classes, asymmetric, out=ints[:2])
     del order
     ints[2] = np.round(joint_probability * num_examples)
-    frame = pd.DataFrame(
-        ints.T, columns=["Class Index A", "Class Index B", "Num Overlapping Examples"], copy=False
-    )
-    frame["Joint Probability"] = joint_probability
+    columns: dict[str, Any] = {}
     if class_names is not None:
-        frame.insert(0, "Class Name B", [class_names[b] for b in ints[1]])
-        frame.insert(0, "Class Name A", [class_names[a] for a in ints[0]])
-    return frame
+        columns["Class Name A"] = [class_names[a] for a in ints[0]]
+        columns["Class Name B"] = [class_names[b] for b in ints[1]]
+    columns["Class Index A"] = ints[0]
+    columns["Class Index B"] = ints[1]
+    columns["Num Overlapping Examples"] = ints[2]
+    columns["Joint Probability"] = joint_probability
+    return pd.DataFrame(columns, copy=False)  # the frame keeps these arrays: no copy
 
 
 def _pair_mask(num_classes: int, asymmetric: bool) -> np.ndarray:
