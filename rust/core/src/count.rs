@@ -1059,7 +1059,7 @@ mod tests {
 
     #[test]
     fn fixed87_parts_recombine_to_fixed87() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
         let mut values = vec![
             0.0,
             -0.0,
@@ -1077,10 +1077,7 @@ mod tests {
             1.0f64.next_down(),
         ]);
         for _ in 0..100_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let v = f64::from_bits(state >> 2) % 1.0;
+            let v = f64::from_bits(next() >> 2) % 1.0;
             values.push(v);
             values.push(v * 2f64.powi(-40));
         }
@@ -1146,13 +1143,7 @@ mod tests {
     /// Vectors whose residuals tie often: multiples of 1/8 and a few repeated fractions, with
     /// +-0.0 among them.
     fn tie_heavy_vectors() -> Vec<Vec<f64>> {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1du64);
         (0..3000)
             .map(|i| {
                 let n = 1 + (next() % 40) as usize;
@@ -1199,17 +1190,11 @@ mod tests {
     fn calibration_sorts_tied_rows_in_batches_with_the_same_result() {
         // A sparse 300-class joint with small counts: many equal residuals within rows.
         let k = 300;
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let cj = Array2::from_shape_fn((k, k), |(i, j)| {
             if i == j {
                 20 + (next() % 50) as i64
-            } else if next() % 4 == 0 {
+            } else if next().is_multiple_of(4) {
                 (next() % 3) as i64
             } else {
                 0

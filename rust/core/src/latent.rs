@@ -563,19 +563,13 @@ mod tests {
 
     #[test]
     fn converged_estimates_equal_the_matrix_by_matrix_loop() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1du64);
         for k in [2, 3, 5, 9, 17, 64] {
             let cj = Array2::from_shape_fn((k, k), |(i, j)| {
                 let x = (next() % 40) as i64;
                 if i == j {
                     x + 30
-                } else if next() % 3 == 0 {
+                } else if next().is_multiple_of(3) {
                     0
                 } else {
                     x / 4

@@ -18,3 +18,17 @@ pub mod validate;
 
 pub use data::{Label, Prob};
 pub use error::{Error, Result};
+
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A seeded xorshift64 stream (`seed` must not be 0).
+    pub fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+}

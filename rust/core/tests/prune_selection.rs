@@ -103,13 +103,8 @@ fn prune_counts_do_not_depend_on_the_joint_layout() {
     use labelsieve_core::filter::{prune_count_matrix, prune_count_matrix_owned};
     use ndarray::{s, ShapeBuilder};
     let k = 37;
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % 23) as i64
-    };
+    let mut bits = common::xorshift(0x2545_f491_4f6c_dd1d);
+    let mut next = move || (bits() % 23) as i64;
     let c_order = Array2::from_shape_fn((k, k), |(i, j)| next() * i64::from(i == j || j % 3 == 0));
     let mut f_order = Array2::zeros((k, k).f());
     f_order.assign(&c_order);

@@ -4,15 +4,20 @@ use labelsieve_core::count::{self, StableArgsort};
 use labelsieve_core::filter::{FilterBy, PrunePlan};
 use ndarray::{Array1, Array2};
 
-/// Seeded labels and pred_probs with ~25% of rows confidently in another class.
-pub fn problem(n: usize, k: usize, seed: u64) -> (Array1<i64>, Array2<f64>) {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
+/// A seeded xorshift64 stream (`seed` must not be 0).
+pub fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+        state
+    }
+}
+
+/// Seeded labels and pred_probs with ~25% of rows confidently in another class.
+pub fn problem(n: usize, k: usize, seed: u64) -> (Array1<i64>, Array2<f64>) {
+    let mut bits = xorshift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut next = move || (bits() >> 11) as f64 / (1u64 << 53) as f64;
     let labels = Array1::from_shape_fn(n, |_| ((next() * k as f64) as i64).min(k as i64 - 1));
     let mut p = Array2::from_shape_fn((n, k), |_| next() + 1e-3);
     for (i, mut row) in p.rows_mut().into_iter().enumerate() {
