@@ -832,11 +832,7 @@ pub fn calibrate_owned(
             cj.ncols()
         )));
     }
-    let mut cj = if cj.is_standard_layout() {
-        cj
-    } else {
-        cj.as_standard_layout().into_owned()
-    };
+    let mut cj = crate::data::standard_layout(cj);
     let Some(flat) = cj.as_slice_mut() else {
         return Ok(cj);
     };
@@ -889,9 +885,10 @@ struct CalibrationScale {
 }
 
 impl CalibrationScale {
-    /// `flat` is the (K, K) confident joint, row-major (shape checked by the caller). `column_major` sums the rescaled matrix
-    /// in column-major order, as numpy does for the Fortran-ordered matrix cleanlab's
-    /// `compute_confident_joint` builds (the total's last bit can decide a rounding).
+    /// `flat` is the (K, K) confident joint, row-major (shape checked by the caller).
+    /// `column_major` sums the rescaled matrix in column-major order, as numpy does for the
+    /// Fortran-ordered matrix cleanlab's `compute_confident_joint` builds (the total's last bit
+    /// can decide a rounding).
     fn new(flat: &[i64], k: usize, label_counts: &[i64], column_major: bool) -> Self {
         let mut row = vec![0.0; k];
         let row_sums = flat
@@ -960,8 +957,7 @@ pub fn label_counts<L: Label>(labels: ArrayView1<'_, L>, k: usize) -> Vec<i64> {
         || vec![0i64; WAYS * k],
         |acc: &mut Vec<i64>, range| {
             let part = labels.slice(ndarray::s![range]);
-            let mut quads = part.exact_chunks(WAYS).into_iter();
-            for q in &mut quads {
+            for q in part.exact_chunks(WAYS) {
                 for (w, l) in q.iter().enumerate() {
                     acc[w * k + l.class()] += 1;
                 }

@@ -2,7 +2,7 @@
 //! hands every kernel a row as `&[f64]` without copying contiguous float64 input.
 
 use half::f16;
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use std::ops::Range;
 
 /// Target size of one sub-block of rows (fits L1/L2), so a kernel's several sweeps over a
@@ -278,6 +278,16 @@ impl<'a, T: Prob> Rows<'a, T> {
 
 /// Row as f64 values: the row itself for f64 input, else converted into `buf` (length K).
 #[inline(always)]
+/// `a` in standard (row-major, contiguous) layout: moved as it is when it already is, copied
+/// once otherwise (for kernels that work in a matrix's own buffer).
+pub fn standard_layout<A: Clone>(a: Array2<A>) -> Array2<A> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    }
+}
+
 pub fn row_f64<'b, T: Prob>(row: &'b [T], buf: &'b mut [f64]) -> &'b [f64] {
     if let Some(r) = T::as_f64_slice(row) {
         return r;

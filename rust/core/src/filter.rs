@@ -67,29 +67,12 @@ pub struct Issues {
     pub too_few: Vec<usize>,
 }
 
-/// cleanlab `_keep_at_least_n_per_class` followed by `_reduce_prune_counts` on `pcm = cj.T`.
-pub fn prune_count_matrix(
-    cj: ArrayView2<'_, i64>,
-    min_per_class: i64,
-    frac_noise: f64,
-) -> Array2<i64> {
-    prune_count_matrix_owned(cj.to_owned(), min_per_class, frac_noise)
-}
-
-/// `prune_count_matrix` of a confident joint the caller gives up, computed in its own buffer
-/// (transposed in place, then reinterpreted as floats): the one K x K matrix it holds.
-pub fn prune_count_matrix_owned(
-    cj: Array2<i64>,
-    min_per_class: i64,
-    frac_noise: f64,
-) -> Array2<i64> {
+/// cleanlab `_keep_at_least_n_per_class` followed by `_reduce_prune_counts` on `pcm = cj.T`,
+/// computed in the buffer of the confident joint it takes (transposed in place, then
+/// reinterpreted as floats): the one K x K matrix it holds.
+pub fn prune_count_matrix(cj: Array2<i64>, min_per_class: i64, frac_noise: f64) -> Array2<i64> {
     let k = cj.nrows();
-    let cj = if cj.is_standard_layout() {
-        cj
-    } else {
-        cj.as_standard_layout().into_owned()
-    };
-    let mut flat = match cj.into_raw_vec_and_offset() {
+    let mut flat = match crate::data::standard_layout(cj).into_raw_vec_and_offset() {
         (v, Some(0)) if v.len() == k * k => v,
         (v, Some(off)) if v.len() >= off + k * k => v[off..off + k * k].to_vec(),
         _ => vec![0; k * k],
@@ -193,7 +176,7 @@ impl PrunePlan {
                 "filter_by must be prune_by_noise_rate, prune_by_class or both to prune; got {filter_by:?}"
             )));
         }
-        let mut pcm = prune_count_matrix_owned(cj, min_examples_per_class, frac_noise);
+        let mut pcm = prune_count_matrix(cj, min_examples_per_class, frac_noise);
         if let Some(r) = num_to_remove_per_class {
             pcm = remove_per_class(pcm.view(), label_counts, r, sorter)?;
         }

@@ -82,15 +82,6 @@ pub fn row_sums(m: ArrayView2<'_, f64>) -> Array1<f64> {
     m.rows().into_iter().map(|r| np_sum(&r.to_vec())).collect()
 }
 
-/// Column sums (`m.sum(axis=0)`), accumulated row by row as numpy does.
-pub fn col_sums(m: ArrayView2<'_, f64>) -> Array1<f64> {
-    let mut out = Array1::<f64>::zeros(m.ncols());
-    for r in m.rows() {
-        out += &r;
-    }
-    out
-}
-
 /// Clip off-diagonal noise rates into [0, 0.9999], keep the diagonal, renormalise columns.
 pub fn clip_noise_rates(m: ArrayView2<'_, f64>) -> Array2<f64> {
     let mut out = m.to_owned();
@@ -102,9 +93,7 @@ pub fn clip_noise_rates(m: ArrayView2<'_, f64>) -> Array2<f64> {
 /// numpy reduces a C-ordered matrix over axis 0.
 pub fn clip_noise_rates_mut(m: &mut Array2<f64>) {
     let k = m.ncols();
-    if !m.is_standard_layout() {
-        *m = m.as_standard_layout().into_owned();
-    }
+    *m = crate::data::standard_layout(std::mem::take(m));
     let Some(flat) = m.as_slice_mut() else {
         return;
     };

@@ -78,10 +78,6 @@ impl Argsort for NumpyArgsort {
                 .map(|&i| usize::try_from(i).unwrap_or(0))
                 .collect())
         });
-        numpy.unwrap_or_else(|_| {
-            flat.chunks_exact(len.max(1))
-                .flat_map(|r| StableArgsort.argsort(r))
-                .collect()
-        })
+        numpy.unwrap_or_else(|_| StableArgsort.argsort_rows(flat, len))
     }
 }
