@@ -454,10 +454,30 @@ pub fn joint_pass_collecting<T: Prob, L: Label>(
     joint_pass_marking(labels, pred_probs, thresholds, false, Some(collect), sure)
 }
 
-/// A per-row entry the joint pass marks for a row below a `Collect`'s band: `bool`, or `()`
-/// when nothing is collected (no memory).
+/// `joint_pass` that also records each row's argmax veto (`boosted_argmax == given`, which
+/// the pass works out for every row anyway) as the bit `VETOED_BIT` of its entry in `vetoed`
+/// (one per row; other bits are left alone), so that a later pass over the rows need not
+/// scan them again for it.
+pub fn joint_pass_vetoes<T: Prob, L: Label>(
+    labels: ArrayView1<'_, L>,
+    pred_probs: ArrayView2<'_, T>,
+    thresholds: &[f64],
+    vetoed: &mut [u8],
+) -> JointPass {
+    assert_eq!(vetoed.len(), pred_probs.nrows(), "one veto entry per row");
+    joint_pass_marking(labels, pred_probs, thresholds, false, None, vetoed)
+}
+
+/// The bit `joint_pass_vetoes` sets for a vetoed row.
+pub const VETOED_BIT: u8 = 1;
+
+/// What the joint pass records per row: for a row below a `Collect`'s band (`mark`), and its
+/// veto. `bool` takes the marks, `u8` the vetoes, `()` nothing (no memory).
 trait RowMark: Send {
-    fn mark(&mut self);
+    #[inline(always)]
+    fn mark(&mut self) {}
+    #[inline(always)]
+    fn veto(&mut self, _vetoed: bool) {}
 }
 
 impl RowMark for bool {
@@ -467,13 +487,18 @@ impl RowMark for bool {
     }
 }
 
-impl RowMark for () {
+impl RowMark for () {}
+
+/// A row's flag byte, in which the joint pass sets `VETOED_BIT`.
+impl RowMark for u8 {
     #[inline(always)]
-    fn mark(&mut self) {}
+    fn veto(&mut self, vetoed: bool) {
+        *self |= u8::from(vetoed) * VETOED_BIT;
+    }
 }
 
-/// The joint pass behind `joint_pass` and `joint_pass_collecting`: `marks` holds one entry
-/// per row.
+/// The joint pass behind `joint_pass`, `joint_pass_collecting` and `joint_pass_vetoes`: `marks`
+/// holds one entry per row.
 fn joint_pass_marking<T: Prob, L: Label, M: RowMark>(
     labels: ArrayView1<'_, L>,
     pred_probs: ArrayView2<'_, T>,
@@ -630,7 +655,9 @@ fn joint_block<T: Prob, M: RowMark, const K: usize>(
         if b.want_indices && off {
             off_diagonal.push(i);
         }
-        *issues += u64::from(off & !scan.vetoed(s, row[s].to_f64()));
+        let vetoed = scan.vetoed(s, row[s].to_f64());
+        marks[i - b.start].veto(vetoed);
+        *issues += u64::from(off & !vetoed);
     }
 }
 

@@ -276,8 +276,6 @@ impl<'a, T: Prob> Rows<'a, T> {
     }
 }
 
-/// Row as f64 values: the row itself for f64 input, else converted into `buf` (length K).
-#[inline(always)]
 /// `a` in standard (row-major, contiguous) layout: moved as it is when it already is, copied
 /// once otherwise (for kernels that work in a matrix's own buffer).
 pub fn standard_layout<A: Clone>(a: Array2<A>) -> Array2<A> {
@@ -288,6 +286,8 @@ pub fn standard_layout<A: Clone>(a: Array2<A>) -> Array2<A> {
     }
 }
 
+/// Row as f64 values: the row itself for f64 input, else converted into `buf` (length K).
+#[inline(always)]
 pub fn row_f64<'b, T: Prob>(row: &'b [T], buf: &'b mut [f64]) -> &'b [f64] {
     if let Some(r) = T::as_f64_slice(row) {
         return r;

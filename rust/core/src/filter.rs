@@ -263,10 +263,40 @@ pub struct PruneState {
     cell_sure: Vec<usize>,
 }
 
-/// Flag bits of a row in `select_mask`: picked by its class, by one of its cells, vetoed.
-const PICK_CLASS: u8 = 1;
-const PICK_CELL: u8 = 2;
-const VETOED: u8 = 4;
+/// Flag bits of a row in `select_mask`: picked by its class, by one of its cells, vetoed (the
+/// bit the joint pass records, see `count::joint_pass_vetoes`).
+const PICK_CLASS: u8 = 2;
+const PICK_CELL: u8 = 4;
+const VETOED: u8 = count::VETOED_BIT;
+
+/// A row's entry in `PruneState::offer_all`: its flag bits (`u8`), or nothing (`()`, the
+/// streaming path, where no row is surely selected).
+trait RowFlags: Send {
+    /// The row's veto, when `known` (recorded by the joint pass).
+    fn veto(&self, known: bool) -> Option<bool>;
+    /// Add the bits `offer_row` returned.
+    fn add(&mut self, bits: u8);
+}
+
+impl RowFlags for u8 {
+    #[inline(always)]
+    fn veto(&self, known: bool) -> Option<bool> {
+        known.then_some(self & VETOED != 0)
+    }
+    #[inline(always)]
+    fn add(&mut self, bits: u8) {
+        *self |= bits;
+    }
+}
+
+impl RowFlags for () {
+    #[inline(always)]
+    fn veto(&self, _known: bool) -> Option<bool> {
+        None
+    }
+    #[inline(always)]
+    fn add(&mut self, _bits: u8) {}
+}
 
 /// A class keeps a dense row of bounds when at least one column in `DENSE_CELLS` has a cell.
 const DENSE_CELLS: usize = 8;
@@ -404,15 +434,20 @@ impl PruneState {
 
     /// Select in memory: offer every row (rows `0..N`), check the sampled guesses, redo what
     /// they misled, and return the mask of flagged rows with the number of selectors redone.
+    /// `vetoed`, when given, holds each row's veto as recorded by `count::joint_pass_vetoes`
+    /// (one entry per row); without it the vetoes are worked out here, for the rows that need one.
     pub fn select_mask<T: Prob, L: Label>(
         mut self,
         plan: &PrunePlan,
         labels: ArrayView1<'_, L>,
         rows: &Rows<'_, T>,
+        vetoed: Option<Vec<u8>>,
     ) -> (Vec<bool>, usize) {
         // Per row: the bits of the selections it is surely in, and its veto.
-        let mut flags = vec![0u8; rows.n()];
-        self.offer_all(plan, labels, rows, 0, &mut flags, |f, bits| *f = bits);
+        let known = vetoed.is_some();
+        let mut flags = vetoed.unwrap_or_else(|| vec![0u8; rows.n()]);
+        assert_eq!(flags.len(), rows.n(), "one veto entry per row");
+        self.offer_all(plan, labels, rows, 0, &mut flags, known);
         let redone = self.redo_misled(plan, labels, rows, &mut flags);
         (self.finish_flags(plan, flags), redone)
     }
@@ -544,26 +579,20 @@ impl PruneState {
             .chain(&self.cell_lo)
             .all(|&lo| lo == f64::NEG_INFINITY));
         // Without sure bounds no row has flag bits: nothing to write (zero-sized entries).
-        self.offer_all(
-            plan,
-            labels,
-            rows,
-            offset,
-            &mut vec![(); rows.n()],
-            |_, _| {},
-        );
+        self.offer_all(plan, labels, rows, offset, &mut vec![(); rows.n()], false);
     }
 
-    /// Offer every row of `rows` (global indices from `offset`) and `write` each row's flag
-    /// bits into its entry of `out` (one per row), in parallel on large inputs.
-    fn offer_all<T: Prob, L: Label, V: Send>(
+    /// Offer every row of `rows` (global indices from `offset`) and add each row's flag bits
+    /// to its entry of `out` (one per row; holding its veto when `known`), in parallel on
+    /// large inputs.
+    fn offer_all<T: Prob, L: Label, V: RowFlags>(
         &mut self,
         plan: &PrunePlan,
         labels: ArrayView1<'_, L>,
         rows: &Rows<'_, T>,
         offset: usize,
         out: &mut [V],
-        write: impl Fn(&mut V, u8) + Sync + Send + Copy,
+        known: bool,
     ) {
         if parallel::worth_parallel(rows.n() * rows.k()) {
             let batch = parallel::map_reduce_out(
@@ -571,7 +600,7 @@ impl PruneState {
                 true,
                 || self.empty_below(plan),
                 |st: &mut PruneState, start, part| {
-                    st.offer_range(plan, labels, rows, start, offset, part, write);
+                    st.offer_range(plan, labels, rows, start, offset, part, known);
                 },
                 |mut a, b| {
                     a.merge(b);
@@ -581,13 +610,13 @@ impl PruneState {
             self.merge(batch);
         } else {
             // Serially the rows go straight into this state, whose bounds are already tight.
-            self.offer_range(plan, labels, rows, 0, offset, out, write);
+            self.offer_range(plan, labels, rows, 0, offset, out, known);
         }
     }
 
     /// `offer_all` over the rows `start..start + out.len()`.
     #[allow(clippy::too_many_arguments)]
-    fn offer_range<T: Prob, L: Label, V>(
+    fn offer_range<T: Prob, L: Label, V: RowFlags>(
         &mut self,
         plan: &PrunePlan,
         labels: ArrayView1<'_, L>,
@@ -595,7 +624,7 @@ impl PruneState {
         start: usize,
         offset: usize,
         out: &mut [V],
-        write: impl Fn(&mut V, u8),
+        known: bool,
     ) {
         let k = rows.k();
         let mut buf = vec![0.0; k];
@@ -605,10 +634,9 @@ impl PruneState {
             let out = &mut out[first - start..end - start];
             crate::for_rows!(k, flat, &cls, 0, |row, s, i| {
                 let global = 2 * (offset + first + i);
-                write(
-                    &mut out[i],
-                    self.offer_row(plan, row_f64(row, &mut buf), s, global),
-                );
+                let veto = out[i].veto(known);
+                let bits = self.offer_row(plan, row_f64(row, &mut buf), s, global, veto);
+                out[i].add(bits);
             });
             None
         });
@@ -637,10 +665,18 @@ impl PruneState {
         self.refresh_bounds();
     }
 
-    /// Offer one row (as f64, its given class `s`, stored as `global`: twice its index).
-    /// Returns its flag bits for the selections it is surely in (0 without sure bounds).
+    /// Offer one row (as f64, its given class `s`, stored as `global`: twice its index; its
+    /// veto if already known). Returns its flag bits for the selections it is surely in (0
+    /// without sure bounds), with its veto when there are any.
     #[inline]
-    fn offer_row(&mut self, plan: &PrunePlan, row: &[f64], s: usize, global: usize) -> u8 {
+    fn offer_row(
+        &mut self,
+        plan: &PrunePlan,
+        row: &[f64],
+        s: usize,
+        global: usize,
+        mut veto: Option<bool>,
+    ) -> u8 {
         let k = row.len();
         let ps = row[s];
         let class_on = plan.class_num[s] > 0;
@@ -649,7 +685,6 @@ impl PruneState {
             return 0;
         }
         let mut bits = 0u8;
-        let mut veto = None;
         let mut packed =
             || global + usize::from(*veto.get_or_insert_with(|| count::is_vetoed(row, s)));
         if class_on {
@@ -981,6 +1016,9 @@ fn prune<T: Prob, L: Label>(
 ) -> Result<Issues> {
     let k = rows.k();
     let counts = count::label_counts(labels, k);
+    // Each row's veto, recorded by the joint pass when it runs here (the selection then reads
+    // it instead of scanning the rows it offers once more).
+    let mut vetoed = None;
     let cj = match opts.confident_joint {
         Some(cj) => {
             if cj.dim() != (k, k) {
@@ -992,7 +1030,9 @@ fn prune<T: Prob, L: Label>(
             cj.to_owned()
         }
         None => {
-            let pass = count::joint_pass(labels, rows.view(), thresholds, false);
+            let mut flags = vec![0u8; rows.n()];
+            let pass = count::joint_pass_vetoes(labels, rows.view(), thresholds, &mut flags);
+            vetoed = Some(flags);
             let raw = count::counts_to_matrix(pass.counts, k);
             count::calibrate_owned(raw, &counts, sorter, true)?
         }
@@ -1012,7 +1052,7 @@ fn prune<T: Prob, L: Label>(
     } else {
         PruneState::new(&plan)
     };
-    let (mask, _) = state.select_mask(&plan, labels, rows);
+    let (mask, _) = state.select_mask(&plan, labels, rows, vetoed);
     Ok(Issues {
         mask,
         too_few: plan.too_few,

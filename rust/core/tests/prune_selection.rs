@@ -66,7 +66,7 @@ fn check(n: usize, k: usize, seed: u64, dense: bool) {
             assert!(cells.iter().any(|&c| c > 0), "{n}x{k}: no active cell");
             assert_eq!(cells.iter().any(|&c| c * 8 >= k), dense, "{n}x{k}: layout");
         }
-        let (mask, _) = PruneState::new(&plan).select_mask(&plan, labels.view(), &rows);
+        let (mask, _) = PruneState::new(&plan).select_mask(&plan, labels.view(), &rows, None);
         let got: Vec<usize> = (0..n).filter(|&i| mask[i]).collect();
         let want = oracle(&plan, &labels, &p);
         assert!(!want.is_empty(), "{n}x{k} {rule:?}: nothing to prune");

@@ -52,9 +52,32 @@ fn capped(
     stride: usize,
 ) -> (Vec<usize>, usize) {
     let st = PruneState::with_sampled_caps(plan, labels.view(), rows, counts, stride);
-    let (mask, redone) = st.select_mask(plan, labels.view(), rows);
+    let (mask, redone) = st.clone().select_mask(plan, labels.view(), rows, None);
     assert_eq!(mask.len(), rows.n());
+    // The same selection when the joint pass has recorded every row's veto.
+    let (vetoed_mask, vetoed_redone) = st.select_mask(
+        plan,
+        labels.view(),
+        rows,
+        Some(recorded_vetoes(labels, rows)),
+    );
+    assert_eq!(vetoed_mask, mask, "stride {stride}: recorded vetoes");
+    assert_eq!(vetoed_redone, redone);
     ((0..rows.n()).filter(|&i| mask[i]).collect(), redone)
+}
+
+/// Each row's veto as `count::joint_pass_vetoes` records it, checked against `is_vetoed`.
+fn recorded_vetoes(labels: &Array1<i64>, rows: &Rows<'_, f64>) -> Vec<u8> {
+    let t = count::confident_thresholds(labels.view(), rows.view(), 1e-4).unwrap();
+    let mut vetoed = vec![0u8; rows.n()];
+    count::joint_pass_vetoes(labels.view(), rows.view(), &t, &mut vetoed);
+    let mut buf = vec![0.0; rows.k()];
+    for (i, &v) in vetoed.iter().enumerate() {
+        let row = rows.row(i, &mut buf);
+        let expect = count::is_vetoed(row, labels[i] as usize);
+        assert_eq!(v, u8::from(expect) * count::VETOED_BIT, "row {i}");
+    }
+    vetoed
 }
 
 fn uncapped(plan: &PrunePlan, labels: &Array1<i64>, p: &Array2<f64>) -> Vec<usize> {
@@ -77,7 +100,7 @@ fn sampled_caps_change_no_selection_for_any_stride() {
             assert_eq!(got, expect, "{fb:?} stride {stride}");
         }
         // Without any guess (the small-input path) the in-memory selection is the same too.
-        let (mask, redone) = PruneState::new(&plan).select_mask(&plan, labels.view(), &rows);
+        let (mask, redone) = PruneState::new(&plan).select_mask(&plan, labels.view(), &rows, None);
         assert_eq!(redone, 0);
         let got: Vec<usize> = (0..p.nrows()).filter(|&i| mask[i]).collect();
         assert_eq!(got, expect, "{fb:?} unguided");
