@@ -65,6 +65,20 @@ fn cell() -> impl Strategy<Value = f64> {
     ]
 }
 
+/// Values of `cell` that are not below 0 (`-0.0` is not), the specials rarer: a block then
+/// often has none that is non-finite or above 1 + 1e-6, so the block-level path decides it.
+fn non_negative_cell() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        60 => 0.0f64..0.2,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        2 => Just(-0.0),
+        3 => Just(1.0 + 1e-6),
+        3 => Just(1.0 + 2e-6),
+        2 => Just(1.0 + 3e-5),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -92,11 +106,36 @@ proptest! {
 
     #[test]
     fn block_validation_equals_row_ok(
-        k in 1usize..12,
-        cells in prop::collection::vec(cell(), 0..200),
+        k in prop_oneof![1usize..12, 12usize..40],
+        cells in prop::collection::vec(cell(), 0..400),
         normalise in prop::collection::vec(any::<bool>(), 40),
         tol in prop_oneof![Just(1e-4), Just(0.0), Just(1e-15), Just(0.5)],
     ) {
+        check_block(k, cells, &normalise, tol)?;
+    }
+
+    #[test]
+    fn block_validation_without_negatives_equals_row_ok(
+        k in prop_oneof![1usize..12, 12usize..40],
+        cells in prop::collection::vec(non_negative_cell(), 0..120),
+        normalise in prop::collection::vec(any::<bool>(), 40),
+        tol in prop_oneof![Just(1e-4), Just(0.0), Just(1e-15), Just(0.5)],
+    ) {
+        // No value below 0: the block-level path (sums, and the maximum of rows summing above
+        // 1 + 1e-6) decides every row, not the row-by-row fallback.
+        check_block(k, cells, &normalise, tol)?;
+    }
+}
+
+/// `block_first_bad` on the rows of `cells` (most of them normalised) against `row_ok`, in f64
+/// and in f32.
+fn check_block(
+    k: usize,
+    cells: Vec<f64>,
+    normalise: &[bool],
+    tol: f64,
+) -> Result<(), TestCaseError> {
+    {
         let n = cells.len() / k;
         let mut flat = cells[..n * k].to_vec();
         // Make most rows sum to 1 (up to rounding), so the sum test is exercised at its edge.
@@ -111,12 +150,16 @@ proptest! {
             }
         }
         let oracle = (0..n).find(|&r| !row_ok(&flat[r * k..(r + 1) * k], tol));
-        prop_assert_eq!(block_first_bad(&flat, 7, 7 + n, k, tol), oracle.map(|r| r + 7));
+        prop_assert_eq!(
+            block_first_bad(&flat, 7, 7 + n, k, tol),
+            oracle.map(|r| r + 7)
+        );
         let flat32: Vec<f32> = flat.iter().map(|&x| x as f32).collect();
         let as64: Vec<f64> = flat32.iter().map(|&x| f64::from(x)).collect();
         let oracle32 = (0..n).find(|&r| !row_ok(&as64[r * k..(r + 1) * k], tol));
         prop_assert_eq!(block_first_bad(&flat32, 0, n, k, tol), oracle32);
     }
+    Ok(())
 }
 
 #[test]
