@@ -299,3 +299,42 @@ def test_ranked_output_is_the_ordering_of_the_flagged_mask(backend: str, method:
     bad[7, 2] = np.nan
     with pytest.raises(PredProbsError, match="row 7"):
         filter.find_label_issues(labels, bad, return_indices_ranked_by=method)
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.int64, np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8, np.bool_]
+)
+def test_label_range_equals_numpy_min_and_max(dtype: Any) -> None:
+    # check_inputs' range check of the labels: both kernel sets against numpy, on contiguous and
+    # strided labels, large enough to be split across threads (1 << 18 labels and more).
+    rng = np.random.default_rng(7)
+    info = np.iinfo(dtype) if dtype is not np.bool_ else None
+    lo, hi = (0, 2) if info is None else (max(int(info.min), -1000), min(int(info.max), 1000))
+    for n in [1, 5, 4099, 600_001]:
+        labels = rng.integers(lo, hi, n, endpoint=True).astype(dtype)
+        for view in (labels, labels[::3], labels[::-1]):
+            expect = (int(view.min()), int(view.max()))
+            for name in BACKENDS:
+                with labelsieve.backend(name):
+                    kernels = labelsieve._backend.kernels()
+                    assert kernels.label_range(view, None) == expect, (name, dtype, n)
+                    assert kernels.label_range(view, 1) == expect, (name, dtype, n)
+    for name in BACKENDS:
+        with labelsieve.backend(name):
+            assert labelsieve._backend.kernels().label_range(np.array([], dtype=dtype), None) is None
+
+
+def test_label_range_extremes() -> None:
+    # The first and last positions of a split, and the int64 edges.
+    labels = np.zeros(700_000, dtype=np.int64)
+    labels[0], labels[-1] = -3, 5
+    big = np.array([3, np.iinfo(np.int64).max, np.iinfo(np.int64).min], dtype=np.int64)
+    for name in BACKENDS:
+        with labelsieve.backend(name):
+            kernels = labelsieve._backend.kernels()
+            assert kernels.label_range(labels, None) == (-3, 5)
+            assert kernels.label_range(big, None) == (int(big.min()), int(big.max()))
+    # uint64 labels above the int64 range saturate in the Rust kernels (still >= any K).
+    with labelsieve.backend("rust"):
+        huge = np.array([1, 2**64 - 1], dtype=np.uint64)
+        assert labelsieve._backend.kernels().label_range(huge, None) == (1, 2**63 - 1)

@@ -33,6 +33,10 @@ def check_pred_probs(pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int |
     """Raise PredProbsError on the first row with a non-finite, negative, > 1 + 1e-6 value or a sum
     further than ``row_sum_tol`` from 1."""
 
+def label_range(labels: NDArray[Any], n_jobs: int | None = None) -> tuple[int, int] | None:
+    """``(min, max)`` of any 1-D integer or bool labels (values beyond the int64 range saturate),
+    ``None`` when empty; one pass. Unlike the other kernels, labels need not be checked first."""
+
 def confident_thresholds(
     labels: NDArray[Any], pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int | None
 ) -> NDArray[np.float64]:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from labelsieve import _backend
 from labelsieve.exceptions import InvalidDtypeError, InvalidInputError, LabelsError, PredProbsError
 
 #: Default tolerance on ``|row sum - 1|`` for float32/float64 pred_probs.
@@ -116,7 +117,11 @@ def check_inputs(
             f"and labels has {labs.shape[0]} entries"
         )
     k = probs.shape[1]
-    lo, hi = int(labs.min()), int(labs.max())
+    # One pass (in parallel with the Rust kernels); the messages below recompute exact values.
+    rng = _backend.kernels().label_range(labs, None)
+    lo, hi = rng if rng is not None else (0, 0)  # never None: labs has as many rows as probs
+    if lo < 0 or hi >= k:
+        lo, hi = int(labs.min()), int(labs.max())
     if lo < 0:
         raise LabelsError(
             f"labels must be non-negative class indices, but labels[{int(np.argmin(labs))}] = {lo}"

@@ -24,7 +24,7 @@ from labelsieve._reference.latent import (
     compute_pyx,
 )
 from labelsieve._reference.rank import label_quality_scores, order_label_issues, smallest_indices
-from labelsieve._reference.validate import check_pred_probs
+from labelsieve._reference.validate import check_pred_probs, label_range
 
 __version__ = "0.1.0"
 
@@ -52,6 +52,7 @@ __all__ = [
     "estimate_latent",
     "label_issues",
     "label_quality_scores",
+    "label_range",
     "order_label_issues",
     "predicted_neq_given",
     "set_num_threads_default",

@@ -32,6 +32,13 @@ def check_pred_probs(pred_probs: NDArray[Any], row_sum_tol: float, n_jobs: int |
     _check(as_float64(pred_probs), row_sum_tol)
 
 
+def label_range(labels: NDArray[Any], n_jobs: int | None) -> tuple[int, int] | None:
+    """``(min, max)`` of the labels, ``None`` when there are none."""
+    if labels.size == 0:
+        return None
+    return int(labels.min()), int(labels.max())
+
+
 def _check(probs: NDArray[np.float64], row_sum_tol: float, offset: int = 0) -> None:
     # One boolean matrix per problem kind; the first bad row decides, and within it the kinds are
     # reported in this order, each naming its first offending column.

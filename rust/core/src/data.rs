@@ -152,7 +152,10 @@ impl Prob for f16 {
 /// A class label; values are checked to lie in `0..K` before kernels run, and kernels map any
 /// other value to `usize::MAX` so an unchecked label fails a bounds check instead of aliasing.
 pub trait Label: Copy + Send + Sync + 'static {
+    /// The class index (`usize::MAX` for a negative label, which no class has).
     fn class(self) -> usize;
+    /// The label's value, saturated to i64 (only u64 labels above `i64::MAX` saturate).
+    fn value(self) -> i64;
 }
 
 macro_rules! label_int {
@@ -161,6 +164,10 @@ macro_rules! label_int {
             #[inline(always)]
             fn class(self) -> usize {
                 usize::try_from(self).unwrap_or(usize::MAX)
+            }
+            #[inline(always)]
+            fn value(self) -> i64 {
+                i64::try_from(self).unwrap_or(i64::MAX)
             }
         }
     )*};
@@ -171,6 +178,10 @@ impl Label for bool {
     #[inline(always)]
     fn class(self) -> usize {
         usize::from(self)
+    }
+    #[inline(always)]
+    fn value(self) -> i64 {
+        i64::from(self)
     }
 }
 

@@ -216,6 +216,55 @@ pub fn report_bad_row<T: Prob>(rows: &Rows<'_, T>, bad: Option<usize>, tol: f64)
     }
 }
 
+/// The smallest and largest label (saturated to i64, see `Label::value`), `None` when there are
+/// none: one pass, in parallel on large inputs (the callers' range check of the labels, which a
+/// serial `min` and `max` made a visible serial step at 10M labels).
+pub fn label_range<L: Label>(labels: ArrayView1<'_, L>) -> Option<(i64, i64)> {
+    let n = labels.len();
+    if n == 0 {
+        return None;
+    }
+    type Lanes = ([i64; 4], [i64; 4]);
+    fn add(acc: &mut Lanes, lane: usize, v: i64) {
+        acc.0[lane] = acc.0[lane].min(v);
+        acc.1[lane] = acc.1[lane].max(v);
+    }
+    // Four lanes, so a contiguous run is folded four labels at a time; min and max are exact
+    // in any order.
+    fn fold<L: Label>(acc: &mut Lanes, run: &[L]) {
+        let groups = run.chunks_exact(4);
+        let rest = groups.remainder();
+        for g in groups {
+            for (lane, &l) in g.iter().enumerate() {
+                add(acc, lane, l.value());
+            }
+        }
+        for (lane, &l) in rest.iter().enumerate() {
+            add(acc, lane, l.value());
+        }
+    }
+    let (lo, hi) = parallel::map_reduce(
+        n,
+        parallel::worth_parallel(n),
+        || ([i64::MAX; 4], [i64::MIN; 4]),
+        |acc: &mut Lanes, range| match labels.as_slice() {
+            Some(all) => fold(acc, &all[range]),
+            None => range.for_each(|i| add(acc, 0, labels[i].value())),
+        },
+        |mut a, b| {
+            for lane in 0..4 {
+                a.0[lane] = a.0[lane].min(b.0[lane]);
+                a.1[lane] = a.1[lane].max(b.1[lane]);
+            }
+            a
+        },
+    );
+    Some((
+        lo.into_iter().min().unwrap_or(i64::MAX),
+        hi.into_iter().max().unwrap_or(i64::MIN),
+    ))
+}
+
 /// Labels must index a column of `pred_probs` and match its length.
 pub fn check_labels<L: Label>(labels: ArrayView1<'_, L>, n: usize, k: usize) -> Result<()> {
     if labels.len() != n {

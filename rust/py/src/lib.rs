@@ -24,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(set_num_threads_default, m)?)?;
     m.add_function(wrap_pyfunction!(validate::check_pred_probs, m)?)?;
+    m.add_function(wrap_pyfunction!(validate::label_range, m)?)?;
     m.add_function(wrap_pyfunction!(count::confident_thresholds, m)?)?;
     m.add_function(wrap_pyfunction!(count::confident_joint, m)?)?;
     m.add_function(wrap_pyfunction!(count::confident_joint_and_issues, m)?)?;
