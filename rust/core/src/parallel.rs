@@ -124,7 +124,11 @@ where
             map(&mut acc, c * CHUNK_ROWS, part);
             acc
         })
-        .reduce(&init, merge)
+        // `reduce_with`, not `reduce(init, ..)`: that one starts every part's reduction from a
+        // fresh `init()` and merges the part into it, one wasted merge per part (5 ms each for
+        // the prune selectors at K = 100).
+        .reduce_with(merge)
+        .unwrap_or_else(init)
 }
 
 /// Whether a call over `elements` matrix entries is worth running in parallel.

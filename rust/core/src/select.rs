@@ -27,8 +27,8 @@ pub(crate) fn decode_index(e: u128) -> usize {
     e as u64 as usize
 }
 
-/// Keeps the `k` smallest `(key, index)` pairs offered so far.
-#[derive(Clone, Debug)]
+/// Keeps the `k` smallest `(key, index)` pairs offered so far (`Default`: `k` = 0, keeps none).
+#[derive(Clone, Debug, Default)]
 pub struct Smallest {
     k: usize,
     buf: Vec<u128>,
@@ -83,23 +83,26 @@ impl Smallest {
         self.bound.map_or(f64::INFINITY, decode_key)
     }
 
-    /// Fold another selector's candidates into this one: both are first cut to their `k` best,
-    /// then the other's survivors that can beat this bound are appended (into capacity the
-    /// buffer already has, so no more memory than offering them one by one) and the result
-    /// compacted once.
-    pub fn merge(mut self, mut other: Smallest) -> Smallest {
+    /// Fold another selector's candidates into this one: the other's that can beat this bound
+    /// are appended, and the result compacted only when offering them one by one would have
+    /// compacted it (at most one partial selection, instead of cutting both to their `k` best
+    /// first: the merge of two threads' states is a serial step).
+    pub fn merge(mut self, other: Smallest) -> Smallest {
         if self.k == 0 {
             return self;
         }
-        self.compact();
-        other.compact();
+        // Nothing offered here yet (a fresh state taking a part's selections): the other's
+        // candidates as they are, without copying them.
+        if self.buf.is_empty() && self.k == other.k {
+            return other;
+        }
         let bound = self.bound.unwrap_or(u128::MAX);
         self.buf
             .extend(other.buf.into_iter().filter(|&e| e < bound));
-        if self.buf.len() > self.k {
+        if self.buf.len() >= self.k + self.k / 2 + 8
+            || (self.bound.is_none() && self.buf.len() >= self.k)
+        {
             self.compact();
-        } else if self.buf.len() == self.k {
-            self.bound = self.buf.iter().copied().max();
         }
         self
     }
@@ -243,5 +246,39 @@ mod tests {
         expect.truncate(50);
         assert_eq!(whole.finish(), expect);
         assert_eq!(b.merge(a).finish(), expect);
+    }
+
+    #[test]
+    fn merging_any_split_in_any_order_selects_the_same() {
+        // Parts of every fill level (empty, below k, just compacted, over the compaction
+        // threshold) merged left to right and as a tree, into empty and into full states.
+        let mut next = crate::testing::xorshift(0x5EED);
+        let keys: Vec<f64> = (0..3000).map(|_| (next() % 40) as f64).collect();
+        for k in [1, 5, 50, 400, 2999, 5000] {
+            let mut expect: Vec<usize> = (0..keys.len()).collect();
+            expect.sort_by(|&x, &y| keys[x].partial_cmp(&keys[y]).unwrap().then(x.cmp(&y)));
+            expect.truncate(k);
+            for parts in [1, 2, 3, 7] {
+                let mut sel: Vec<Smallest> = (0..parts).map(|_| Smallest::new(k)).collect();
+                // Uneven parts: part p takes keys with (hash % 2^parts) in a band of its own.
+                for (i, &key) in keys.iter().enumerate() {
+                    let p = (next() as usize % (parts * parts)).min(parts * parts - 1) / parts;
+                    sel[p].offer(key, i);
+                }
+                let chain = sel
+                    .clone()
+                    .into_iter()
+                    .fold(Smallest::new(k), Smallest::merge);
+                assert_eq!(chain.finish(), expect, "k {k}, {parts} parts, chained");
+                let mut tree = sel;
+                while tree.len() > 1 {
+                    let b = tree.pop().unwrap();
+                    let a = tree.pop().unwrap();
+                    tree.insert(0, b.merge(a));
+                }
+                let tree = tree.pop().unwrap().merge(Smallest::new(k));
+                assert_eq!(tree.finish(), expect, "k {k}, {parts} parts, as a tree");
+            }
+        }
     }
 }
