@@ -33,6 +33,9 @@ def test_quick_grid_records_agree(tmp_path: Path) -> None:
         assert r["time_s"] > 0 and r["reps"] >= 1
         assert r["peak_mib"] >= r["before_mib"] > 0
         assert r["extra_mib"] >= 0 and r["pp_mib"] > 0
+        # Memory is the first call's; repeats can only raise the high-water mark.
+        assert r["all_reps_peak_mib"] >= r["peak_mib"]
+        assert r["all_reps_extra_mib"] >= r["extra_mib"]
         assert set(r["out"]) >= {"kind", "sum", "count", "sha1"}
     for op in ops:
         ls, ref, cl = (by_key[(lib, op)]["out"] for lib in ("labelsieve", "reference", "cleanlab"))
