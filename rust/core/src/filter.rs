@@ -649,7 +649,8 @@ impl PruneState {
             crate::for_rows!(k, flat, &cls, 0, |row, s, i| {
                 let global = 2 * (offset + first + i);
                 let veto = out[i].veto(known);
-                let bits = self.offer_row(plan, row_f64(row, &mut buf), s, global, veto);
+                let row = row_f64(row, &mut buf);
+                let bits = crate::by_width!(k, offer_row_w, [], (self, plan, row, s, global, veto));
                 out[i].add(bits);
             });
             None
@@ -682,8 +683,8 @@ impl PruneState {
     /// Offer one row (as f64, its given class `s`, stored as `global`: twice its index; its
     /// veto if already known). Returns its flag bits for the selections it is surely in (0
     /// without sure bounds), with its veto when there are any.
-    #[inline]
-    fn offer_row(
+    #[inline(always)]
+    fn offer_row<const K: usize>(
         &mut self,
         plan: &PrunePlan,
         row: &[f64],
@@ -691,6 +692,7 @@ impl PruneState {
         global: usize,
         mut veto: Option<bool>,
     ) -> u8 {
+        let row = &row[..crate::data::width::<K>(row.len())];
         let k = row.len();
         let ps = row[s];
         let class_on = plan.class_num[s] > 0;
@@ -843,6 +845,20 @@ impl PruneState {
             .map(|p| p >> 1)
             .collect()
     }
+}
+
+/// `PruneState::offer_row` built for rows of width `K` (see `data::width`): one copy per width,
+/// whatever the probability and label types, so that its loops over a row are unrolled.
+#[inline(never)]
+fn offer_row_w<const K: usize>(
+    state: &mut PruneState,
+    plan: &PrunePlan,
+    row: &[f64],
+    s: usize,
+    global: usize,
+    veto: Option<bool>,
+) -> u8 {
+    state.offer_row::<K>(plan, row, s, global, veto)
 }
 
 /// Flag rows by `filter_by` (see `IssueOptions`), after validating `pred_probs`.
