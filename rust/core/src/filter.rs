@@ -649,8 +649,7 @@ impl PruneState {
             crate::for_rows!(k, flat, &cls, 0, |row, s, i| {
                 let global = 2 * (offset + first + i);
                 let veto = out[i].veto(known);
-                let row = row_f64(row, &mut buf);
-                let bits = crate::by_width!(k, offer_row_w, [], (self, plan, row, s, global, veto));
+                let bits = self.offer_row(plan, row_f64(row, &mut buf), s, global, veto);
                 out[i].add(bits);
             });
             None
@@ -682,9 +681,57 @@ impl PruneState {
 
     /// Offer one row (as f64, its given class `s`, stored as `global`: twice its index; its
     /// veto if already known). Returns its flag bits for the selections it is surely in (0
-    /// without sure bounds), with its veto when there are any.
+    /// without sure bounds), with its veto when there are any. A row of a class with cells goes
+    /// through the copy built for its width (`offer_row_w`); one without (all of prune_by_class)
+    /// only needs the class part, here.
     #[inline(always)]
-    fn offer_row<const K: usize>(
+    fn offer_row(
+        &mut self,
+        plan: &PrunePlan,
+        row: &[f64],
+        s: usize,
+        global: usize,
+        veto: Option<bool>,
+    ) -> u8 {
+        if plan.cells[s].is_empty() {
+            let mut veto = veto;
+            let bits = self.offer_class(plan, row, s, global, &mut veto);
+            with_veto(bits, &mut veto, row, s)
+        } else {
+            let k = row.len();
+            crate::by_width!(k, offer_row_w, [], (self, plan, row, s, global, veto))
+        }
+    }
+
+    /// The class part of `offer_row`: a sure pick (its flag bit, returned) or an offer to the
+    /// class's selector when the row's key is within its bound.
+    #[inline(always)]
+    fn offer_class(
+        &mut self,
+        plan: &PrunePlan,
+        row: &[f64],
+        s: usize,
+        global: usize,
+        veto: &mut Option<bool>,
+    ) -> u8 {
+        let ps = row[s];
+        if plan.class_num[s] == 0 {
+            0
+        } else if ps < self.class_lo[s] {
+            self.class_sure[s] += 1;
+            PICK_CLASS
+        } else {
+            if ps <= self.class_sel[s].bound_key().min(self.class_cap[s]) {
+                let p = global + usize::from(known_veto(veto, row, s));
+                self.class_sel[s].offer(ps, p);
+            }
+            0
+        }
+    }
+
+    /// `offer_row` for a row of a class with cells, of width `K` (see `data::width`).
+    #[inline(always)]
+    fn offer_with_cells<const K: usize>(
         &mut self,
         plan: &PrunePlan,
         row: &[f64],
@@ -695,62 +742,41 @@ impl PruneState {
         let row = &row[..crate::data::width::<K>(row.len())];
         let k = row.len();
         let ps = row[s];
-        let class_on = plan.class_num[s] > 0;
-        let cells_on = !plan.cells[s].is_empty();
-        if !(class_on || cells_on) {
-            return 0;
-        }
-        let mut bits = 0u8;
-        let mut packed =
-            || global + usize::from(*veto.get_or_insert_with(|| count::is_vetoed(row, s)));
-        if class_on {
-            if ps < self.class_lo[s] {
-                self.class_sure[s] += 1;
-                bits = PICK_CLASS;
-            } else if ps <= self.class_sel[s].bound_key().min(self.class_cap[s]) {
-                let p = packed();
-                self.class_sel[s].offer(ps, p);
-            }
-        }
-        if cells_on {
-            // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
-            let (first, end) = (self.cell_start[s], self.cell_start[s + 1]);
-            let dense = self.dense_at[s];
-            if dense != usize::MAX {
-                let bounds = &self.dense[dense..dense + k];
-                let hit = row
-                    .iter()
-                    .zip(bounds)
-                    .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
-                if hit {
-                    // The cells the row enters, as bit masks of 64 columns (branch-free), then
-                    // only those cells: a row usually enters one or two of K - 1. Offering to a
-                    // cell moves only that cell's bound, so the masks stay exact.
-                    for (w, pw) in row.chunks(64).enumerate() {
-                        let at = dense + w * 64;
-                        let mut enters =
-                            mask64(pw, &self.dense[at..at + pw.len()], |p, b| ps - p <= b);
-                        while enters != 0 {
-                            let j = w * 64 + enters.trailing_zeros() as usize;
-                            enters &= enters - 1;
-                            let slot = self.dense_slot[dense + j];
-                            bits |= self.enter_cell(s, slot, ps - row[j], &mut packed);
-                        }
-                    }
-                }
-            } else {
-                for slot in first..end {
-                    let key = ps - row[self.cell_col[slot]];
-                    if key <= self.bound[slot] {
-                        bits |= self.enter_cell(s, slot, key, &mut packed);
+        let mut bits = self.offer_class(plan, row, s, global, &mut veto);
+        let mut packed = || global + usize::from(known_veto(&mut veto, row, s));
+        // Largest margin row[j] - row[s] first == smallest key row[s] - row[j].
+        let (first, end) = (self.cell_start[s], self.cell_start[s + 1]);
+        let dense = self.dense_at[s];
+        if dense != usize::MAX {
+            let bounds = &self.dense[dense..dense + k];
+            let hit = row
+                .iter()
+                .zip(bounds)
+                .fold(false, |acc, (&p, &b)| acc | (ps - p <= b));
+            if hit {
+                // The cells the row enters, as bit masks of 64 columns (branch-free), then
+                // only those cells: a row usually enters one or two of K - 1. Offering to a
+                // cell moves only that cell's bound, so the masks stay exact.
+                for (w, pw) in row.chunks(64).enumerate() {
+                    let at = dense + w * 64;
+                    let mut enters = mask64(pw, &self.dense[at..at + pw.len()], |p, b| ps - p <= b);
+                    while enters != 0 {
+                        let j = w * 64 + enters.trailing_zeros() as usize;
+                        enters &= enters - 1;
+                        let slot = self.dense_slot[dense + j];
+                        bits |= self.enter_cell(s, slot, ps - row[j], &mut packed);
                     }
                 }
             }
+        } else {
+            for slot in first..end {
+                let key = ps - row[self.cell_col[slot]];
+                if key <= self.bound[slot] {
+                    bits |= self.enter_cell(s, slot, key, &mut packed);
+                }
+            }
         }
-        if bits != 0 && packed() & 1 == 1 {
-            bits |= VETOED;
-        }
-        bits
+        with_veto(bits, &mut veto, row, s)
     }
 
     /// A row whose key is within the bound of cell `slot` (of class `c`): a sure pick (its flag
@@ -847,8 +873,8 @@ impl PruneState {
     }
 }
 
-/// `PruneState::offer_row` built for rows of width `K` (see `data::width`): one copy per width,
-/// whatever the probability and label types, so that its loops over a row are unrolled.
+/// `PruneState::offer_with_cells` built for rows of width `K` (see `data::width`): one copy per
+/// width, whatever the probability and label types, so that its loops over a row are unrolled.
 #[inline(never)]
 fn offer_row_w<const K: usize>(
     state: &mut PruneState,
@@ -858,7 +884,23 @@ fn offer_row_w<const K: usize>(
     global: usize,
     veto: Option<bool>,
 ) -> u8 {
-    state.offer_row::<K>(plan, row, s, global, veto)
+    state.offer_with_cells::<K>(plan, row, s, global, veto)
+}
+
+/// `bits` with the row's veto bit added when it has any (a row with no bits needs no veto).
+#[inline(always)]
+fn with_veto(bits: u8, veto: &mut Option<bool>, row: &[f64], s: usize) -> u8 {
+    if bits != 0 && known_veto(veto, row, s) {
+        bits | VETOED
+    } else {
+        bits
+    }
+}
+
+/// A row's veto: as recorded, or worked out once (from the row) and kept.
+#[inline(always)]
+fn known_veto(veto: &mut Option<bool>, row: &[f64], s: usize) -> bool {
+    *veto.get_or_insert_with(|| count::is_vetoed(row, s))
 }
 
 /// Flag rows by `filter_by` (see `IssueOptions`), after validating `pred_probs`.
