@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelsieve import _backend
-from labelsieve._validation import labels_to_array
+from labelsieve._validation import label_bounds, labels_to_array
 from labelsieve.exceptions import InvalidDtypeError, InvalidInputError, LabelsError, PredProbsError
 
 A = TypeVar("A")
@@ -71,7 +71,7 @@ def check_batch(
             f"{labs.shape[0]} labels and {probs.shape[0]} pred_probs rows"
         )
     if labs.size:
-        lo, hi = int(labs.min()), int(labs.max())
+        lo, hi = label_bounds(labs, num_class)
         if lo < 0:
             raise LabelsError(
                 f"labels must be non-negative class indices, but labels[{offset + int(np.argmin(labs))}] = {lo}"

@@ -105,6 +105,16 @@ def check_pred_probs(pred_probs: Any) -> NDArray[Any]:
     return pred_probs
 
 
+def label_bounds(labs: NDArray[Any], k: int) -> tuple[int, int]:
+    """``(min, max)`` of non-empty labels in one pass (in parallel with the Rust kernels), exact
+    from numpy when they fall outside ``0..k-1``, where they go into error messages."""
+    rng = _backend.kernels().label_range(labs, None)
+    lo, hi = rng if rng is not None else (0, 0)
+    if lo < 0 or hi >= k:
+        lo, hi = int(labs.min()), int(labs.max())
+    return lo, hi
+
+
 def check_inputs(
     labels: Any, pred_probs: Any, *, allow_one_class: bool = True
 ) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -117,11 +127,7 @@ def check_inputs(
             f"and labels has {labs.shape[0]} entries"
         )
     k = probs.shape[1]
-    # One pass (in parallel with the Rust kernels); the messages below recompute exact values.
-    rng = _backend.kernels().label_range(labs, None)
-    lo, hi = rng if rng is not None else (0, 0)  # never None: labs has as many rows as probs
-    if lo < 0 or hi >= k:
-        lo, hi = int(labs.min()), int(labs.max())
+    lo, hi = label_bounds(labs, k)
     if lo < 0:
         raise LabelsError(
             f"labels must be non-negative class indices, but labels[{int(np.argmin(labs))}] = {lo}"

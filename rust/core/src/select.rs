@@ -260,9 +260,10 @@ mod tests {
             expect.truncate(k);
             for parts in [1, 2, 3, 7] {
                 let mut sel: Vec<Smallest> = (0..parts).map(|_| Smallest::new(k)).collect();
-                // Uneven parts: part p takes keys with (hash % 2^parts) in a band of its own.
+                // Uneven parts: each key goes to part p with probability about 2^-(p + 1), so
+                // the last parts hold few keys or none.
                 for (i, &key) in keys.iter().enumerate() {
-                    let p = (next() as usize % (parts * parts)).min(parts * parts - 1) / parts;
+                    let p = (next().trailing_zeros() as usize).min(parts - 1);
                     sel[p].offer(key, i);
                 }
                 let chain = sel

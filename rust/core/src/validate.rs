@@ -273,6 +273,12 @@ pub fn check_labels<L: Label>(labels: ArrayView1<'_, L>, n: usize, k: usize) -> 
             labels.len()
         )));
     }
+    // One (parallel) pass for the range; the offending index only when there is one.
+    let in_range = label_range(labels)
+        .is_none_or(|(lo, hi)| lo >= 0 && usize::try_from(hi).is_ok_and(|hi| hi < k));
+    if in_range {
+        return Ok(());
+    }
     if let Some((i, _)) = labels.iter().enumerate().find(|(_, l)| l.class() >= k) {
         return Err(Error::Labels(format!(
             "labels[{i}] is outside 0..{}; expected class indices below pred_probs.shape[1] = {k}",
