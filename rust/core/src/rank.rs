@@ -58,6 +58,11 @@ impl Scorer {
         })
     }
 
+    /// Whether the score is the given-label probability itself (self-confidence, unadjusted).
+    pub fn given_only(&self) -> bool {
+        self.method == Method::SelfConfidence && self.adjust.is_none()
+    }
+
     /// Score of one row with given label `s`; `buf` (length K) holds adjusted probabilities.
     #[inline(always)]
     pub fn score(&self, row: &[f64], s: usize, buf: &mut [f64]) -> f64 {
@@ -189,30 +194,65 @@ pub fn order_label_issues<T: Prob, L: Label>(
         None => std::borrow::Cow::Owned(mask.to_vec()),
     };
     // (score, index) as ordered integers: one integer sort gives score order, ties by index.
-    let mut keyed: Vec<u128> = parallel::map_reduce(
-        n,
-        par,
-        Vec::new,
-        |acc: &mut Vec<u128>, range| {
-            let mut buf = vec![0.0; k];
-            let mut adj = vec![0.0; k];
-            for i in range.filter(|&i| mask[i]) {
-                let score = scorer.score(rows.row(i, &mut buf), labels[i].class(), &mut adj);
-                acc.push(encode(score, i));
-            }
-        },
-        |mut a, b| {
-            a.extend(b);
-            a
-        },
-    );
-    if par {
-        use rayon::slice::ParallelSliceMut;
-        keyed.par_sort_unstable();
+    // The flagged rows are counted per chunk first, so each chunk writes its keys into its own
+    // part of one exact allocation (no growing vectors, no copies to merge them).
+    let chunk = parallel::CHUNK_ROWS;
+    let counts: Vec<usize> = if par {
+        use rayon::prelude::*;
+        let chunks = mask.par_chunks(chunk);
+        chunks.map(|c| c.iter().filter(|&&f| f).count()).collect()
     } else {
-        keyed.sort_unstable();
+        mask.chunks(chunk)
+            .map(|c| c.iter().filter(|&&f| f).count())
+            .collect()
+    };
+    let mut keyed = vec![0u128; counts.iter().sum()];
+    let mut parts = Vec::with_capacity(counts.len());
+    let mut rest = keyed.as_mut_slice();
+    for (c, &m) in counts.iter().enumerate() {
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(m);
+        parts.push((c * chunk..((c + 1) * chunk).min(n), part));
+        rest = tail;
     }
-    Ok(keyed.into_iter().map(decode_index).collect())
+    // Self-confidence without adjustment needs only `row[s]`, gathered for every row of a block
+    // first in a loop without branches: loads behind the branch on the mask (data) would wait
+    // one after the other. No row is converted for it.
+    let given_only = scorer.given_only();
+    let fill = |(range, part): (std::ops::Range<usize>, &mut [u128])| {
+        let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
+        let (mut cls, mut given) = (Vec::new(), Vec::new());
+        let mut w = 0;
+        rows.for_blocks(range, |first, end, flat| {
+            classes_into(labels, first..end, &mut cls);
+            let flat_rows = flat.chunks_exact(k.max(1));
+            if given_only {
+                given.clear();
+                given.extend(flat_rows.clone().zip(&cls).map(|(r, &s)| r[s].to_f64()));
+            }
+            for (o, (row, &s)) in flat_rows.zip(&cls).enumerate() {
+                if mask[first + o] {
+                    let score = if given_only {
+                        given[o]
+                    } else {
+                        scorer.score(row_f64(row, &mut buf), s, &mut adj)
+                    };
+                    part[w] = encode(score, first + o);
+                    w += 1;
+                }
+            }
+            None
+        });
+    };
+    if par {
+        use rayon::prelude::*;
+        parts.into_par_iter().for_each(fill);
+        keyed.par_sort_unstable();
+        Ok(keyed.par_iter().map(|&e| decode_index(e)).collect())
+    } else {
+        parts.into_iter().for_each(fill);
+        keyed.sort_unstable();
+        Ok(keyed.into_iter().map(decode_index).collect())
+    }
 }
 
 /// Indices of the `top` smallest scores, ascending, ties by index (cleanlab `find_top_issues`).
