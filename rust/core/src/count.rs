@@ -341,38 +341,54 @@ pub fn row_max<T: Prob>(row: &[T]) -> f64 {
 
 /// One pass over a row (after its maximum) computing what `row_verdict` and `boosted_argmax`
 /// need, with the cuts `t - 1e-6` per class; same results on NaN-free rows, which validation
-/// guarantees. Confident classes and the positions of the maximum are collected as bit masks
-/// (branch-free), so the first maximum and the last confident class are bit scans.
+/// guarantees: `scan_conf`, then the first maximum (`first_max`).
 #[inline(always)]
 pub fn scan_row<T: Prob>(row: &[T], cut: &[f64]) -> RowScan {
+    let (n_conf, last_conf, best) = scan_conf(row, cut);
+    RowScan {
+        n_conf,
+        last_conf,
+        arg: first_max(row, best),
+        best,
+    }
+}
+
+/// `scan_row` without the argmax: `(n_conf, last_conf, best)`. Confident classes are collected
+/// as bit masks (branch-free), so the last one is a bit scan. The first maximum only matters for
+/// rows with several confident classes, or whose maximum ties the boosted given-label value, so
+/// the joint pass looks for it only then (`joint_block`).
+#[inline(always)]
+pub fn scan_conf<T: Prob>(row: &[T], cut: &[f64]) -> (u32, usize, f64) {
     // Rows and cuts have the same length (K); slicing the cuts to the row keeps that length a
     // compile-time constant in kernels built for one width.
     let cut = &cut[..row.len()];
     let best = row_max(row);
     let mut n_conf = 0u32;
     let mut last_conf = 0usize;
-    let mut arg = usize::MAX;
     for (w, (pw, cw)) in row.chunks(64).zip(cut.chunks(64)).enumerate() {
         let conf = mask64(pw, cw, |p, c| p.to_f64() >= c);
-        let top = mask64_scalar(pw, best, |p, b| p.to_f64() == b);
         // Only 0, 1 or "several" matters. Selects, not branches: which case a row is in is data.
         n_conf += u32::from(conf != 0) + u32::from(conf & conf.wrapping_sub(1) != 0);
         let hi = (w * 64 + 63).wrapping_sub(conf.leading_zeros() as usize);
         last_conf = select_unpredictable(conf != 0, hi, last_conf);
-        let lo = w * 64 + top.trailing_zeros() as usize;
-        arg = select_unpredictable(arg == usize::MAX && top != 0, lo, arg);
     }
-    RowScan {
-        n_conf,
-        last_conf,
-        // A row without a value above -inf (rejected by validation): numpy's argmax 0.
-        arg: if best == f64::NEG_INFINITY || arg == usize::MAX {
-            0
-        } else {
-            arg
-        },
-        best,
+    (n_conf, last_conf, best)
+}
+
+/// The first position of `best`, the row's maximum, as numpy's argmax finds it on a NaN-free
+/// row (0 for a row without a value above -inf, which validation rejects).
+#[inline(always)]
+pub fn first_max<T: Prob>(row: &[T], best: f64) -> usize {
+    if best == f64::NEG_INFINITY {
+        return 0;
     }
+    for (w, pw) in row.chunks(64).enumerate() {
+        let top = mask64_scalar(pw, best, |p, b| p.to_f64() == b);
+        if top != 0 {
+            return w * 64 + top.trailing_zeros() as usize;
+        }
+    }
+    0
 }
 
 /// `(argmax, max)` of a NaN-free row (first maximum wins).
@@ -641,10 +657,26 @@ fn joint_block<T: Prob, M: RowMark, const K: usize>(
                 collected.push(crate::select::encode(key, i));
             }
         }
-        let scan = scan_row(row, cut);
-        // `scan.guess()` without branches (whether a row is counted is data).
-        let counted = scan.n_conf > 0;
-        let g = select_unpredictable(scan.n_conf > 1, scan.arg, scan.last_conf);
+        let (n_conf, last_conf, best) = scan_conf(row, cut);
+        let ps = row[s].to_f64();
+        let boosted = ps + VETO_BOOST;
+        // The first maximum is needed to pick among several confident classes, and for the veto
+        // when the maximum ties the boosted given-label value (or the boost is lost to
+        // rounding): rare rows (0.3% at 1M x 100 in the benchmarks). Otherwise the veto is
+        // `best < boosted`: a maximum above `boosted` (> `ps`) is not at `s`, so the boosted
+        // argmax is not `s`; one below it leaves `s` the boosted argmax wherever the maximum is.
+        let arg = if n_conf > 1 || best == boosted || boosted == ps {
+            Some(first_max(row, best))
+        } else {
+            None
+        };
+        let vetoed = match arg {
+            Some(a) => vetoed_by(a, best, s, ps),
+            None => best < boosted,
+        };
+        // `RowScan::guess()` without branches (whether a row is counted is data).
+        let counted = n_conf > 0;
+        let g = select_unpredictable(n_conf > 1, arg.unwrap_or(0), last_conf);
         match cells {
             // `for_rows` lists cells only when K * K fits in a u32.
             Some(cells) if counted => cells.push((s * k + g) as u32),
@@ -655,7 +687,6 @@ fn joint_block<T: Prob, M: RowMark, const K: usize>(
         if b.want_indices && off {
             off_diagonal.push(i);
         }
-        let vetoed = scan.vetoed(s, row[s].to_f64());
         marks[i - b.start].veto(vetoed);
         *issues += u64::from(off & !vetoed);
     }

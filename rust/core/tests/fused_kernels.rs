@@ -79,8 +79,73 @@ fn non_negative_cell() -> impl Strategy<Value = f64> {
     ]
 }
 
+/// The joint pass over `rows` (given labels `labels`) against `row_verdict` and
+/// `boosted_argmax` row by row: its counts, issue count and recorded vetoes.
+fn check_joint_pass(rows: &[Vec<f64>], labels: &[i64], thresholds: &[f64]) {
+    let k = thresholds.len();
+    let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+    let p = ndarray::Array2::from_shape_vec((rows.len(), k), flat).unwrap();
+    let y = ndarray::Array1::from_vec(labels.to_vec());
+    let mut flags = vec![0u8; rows.len()];
+    let pass = count::joint_pass_vetoes(y.view(), p.view(), thresholds, &mut flags);
+    let cut: Vec<f64> = thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect();
+    let mut counts = vec![0u64; k * k];
+    let mut issues = 0;
+    for (i, (row, &s)) in rows.iter().zip(labels).enumerate() {
+        let s = s as usize;
+        let v = count::row_verdict(row, s, &cut);
+        let vetoed = count::boosted_argmax(row, s) == s;
+        assert_eq!(
+            flags[i] & count::VETOED_BIT != 0,
+            vetoed,
+            "veto of {row:?} given {s}"
+        );
+        if let Some(g) = v.guess {
+            counts[s * k + g] += 1;
+            issues += u64::from(g != s && !vetoed);
+        }
+    }
+    assert_eq!(pass.counts, counts, "counts");
+    assert_eq!(pass.issues, issues, "issues");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The joint pass, which looks for a row's first maximum only when several classes are
+    /// confident or the maximum ties the boosted given-label value, counts and vetoes as the
+    /// per-row definitions do: rows of ties, with maxima planted at exactly `p[s] + 1e-6`
+    /// before and after the given class, at widths built per K and at 64+ columns.
+    #[test]
+    fn joint_pass_equals_row_verdicts(
+        (k, rows) in prop_oneof![2usize..13, 63usize..70].prop_flat_map(|k| (
+            Just(k),
+            prop::collection::vec(
+                (prop::collection::vec(prob(), k), 0..k, 0..k, 0u8..3),
+                1..40,
+            ),
+        )),
+        thresholds in prop::collection::vec(prop_oneof![Just(0.25), Just(0.5), Just(2.0), 0.0f64..1.0], 70),
+    ) {
+        let mut probs = Vec::new();
+        let mut labels = Vec::new();
+        for (mut row, s, j, plant) in rows {
+            // 0: as drawn; 1: a tie with the boosted value at column j; 2: also at column s's
+            // other side, so a maximum sits both before and after the given class.
+            if plant > 0 && j != s {
+                row[j] = row[s] + count::VETO_BOOST;
+                if plant == 2 {
+                    let other = if j < s { (s + 1) % k } else { s.saturating_sub(1) };
+                    if other != s {
+                        row[other] = row[s] + count::VETO_BOOST;
+                    }
+                }
+            }
+            probs.push(row);
+            labels.push(s as i64);
+        }
+        check_joint_pass(&probs, &labels, &thresholds[..k]);
+    }
 
     #[test]
     fn scan_equals_row_verdict(
