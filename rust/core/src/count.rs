@@ -303,12 +303,38 @@ fn vetoed_by(arg: usize, best: f64, given: usize, p_given: f64) -> bool {
     (arg == given) | ((arg < given) & (best < boosted)) | ((arg > given) & (best <= boosted))
 }
 
-/// `boosted_argmax(row, given) == given` on a NaN-free row, from `argmax_scan` (a vectorised
-/// maximum and one mask) instead of a scan whose every step waits on the previous maximum.
+/// `boosted_argmax(row, given) == given` on a NaN-free row, from its maximum (a vectorised
+/// reduction, see `veto_at_max`) instead of a scan whose every step waits on the previous
+/// maximum.
 #[inline(always)]
 pub fn is_vetoed<T: Prob>(row: &[T], given: usize) -> bool {
-    let (arg, best) = argmax_scan(row);
-    vetoed_by(arg, best, given, row[given].to_f64())
+    veto_at_max(row, row_max(row), given, row[given].to_f64())
+}
+
+/// `is_vetoed` from the row's maximum `best` and given-label value `p_given`. The position of
+/// the maximum matters only when it ties the boosted value `p_given + 1e-6` exactly (or the
+/// boost is lost to rounding), so only those rare rows are scanned for it. Otherwise the veto is
+/// `best < boosted`: a maximum above `boosted` (> `p_given`) is not at `given`, so the boosted
+/// argmax is not `given`; one below it leaves `given` the boosted argmax wherever it is.
+#[inline(always)]
+pub fn veto_at_max<T: Prob>(row: &[T], best: f64, given: usize, p_given: f64) -> bool {
+    let boosted = p_given + VETO_BOOST;
+    if best == boosted || boosted == p_given {
+        vetoed_by(first_max(row, best), best, given, p_given)
+    } else {
+        best < boosted
+    }
+}
+
+/// `RowScan::guess()` (class `0` when none is confident) from `scan_conf`'s results: the first
+/// maximum is looked for only when several classes are confident.
+#[inline(always)]
+pub fn guess_at<T: Prob>(row: &[T], n_conf: u32, last_conf: usize, best: f64) -> usize {
+    if n_conf > 1 {
+        first_max(row, best)
+    } else {
+        last_conf
+    }
 }
 
 #[inline(always)]
@@ -356,7 +382,7 @@ pub fn scan_row<T: Prob>(row: &[T], cut: &[f64]) -> RowScan {
 /// `scan_row` without the argmax: `(n_conf, last_conf, best)`. Confident classes are collected
 /// as bit masks (branch-free), so the last one is a bit scan. The first maximum only matters for
 /// rows with several confident classes, or whose maximum ties the boosted given-label value, so
-/// the joint pass looks for it only then (`joint_block`).
+/// the joint pass looks for it only then (`guess_at`, `veto_at_max`).
 #[inline(always)]
 pub fn scan_conf<T: Prob>(row: &[T], cut: &[f64]) -> (u32, usize, f64) {
     // Rows and cuts have the same length (K); slicing the cuts to the row keeps that length a
@@ -658,25 +684,12 @@ fn joint_block<T: Prob, M: RowMark, const K: usize>(
             }
         }
         let (n_conf, last_conf, best) = scan_conf(row, cut);
-        let ps = row[s].to_f64();
-        let boosted = ps + VETO_BOOST;
-        // The first maximum is needed to pick among several confident classes, and for the veto
-        // when the maximum ties the boosted given-label value (or the boost is lost to
-        // rounding): rare rows (0.3% at 1M x 100 in the benchmarks). Otherwise the veto is
-        // `best < boosted`: a maximum above `boosted` (> `ps`) is not at `s`, so the boosted
-        // argmax is not `s`; one below it leaves `s` the boosted argmax wherever the maximum is.
-        let arg = if n_conf > 1 || best == boosted || boosted == ps {
-            Some(first_max(row, best))
-        } else {
-            None
-        };
-        let vetoed = match arg {
-            Some(a) => vetoed_by(a, best, s, ps),
-            None => best < boosted,
-        };
-        // `RowScan::guess()` without branches (whether a row is counted is data).
+        // `RowScan::guess()`, with the first maximum looked for only among several confident
+        // classes (rare rows: 0.3% at 1M x 100 in the benchmarks). Whether a row is counted is
+        // data: a select, not a branch.
         let counted = n_conf > 0;
-        let g = select_unpredictable(n_conf > 1, arg.unwrap_or(0), last_conf);
+        let g = guess_at(row, n_conf, last_conf, best);
+        let vetoed = veto_at_max(row, best, s, row[s].to_f64());
         match cells {
             // `for_rows` lists cells only when K * K fits in a u32.
             Some(cells) if counted => cells.push((s * k + g) as u32),

@@ -1063,8 +1063,10 @@ impl RowFlag {
             }
             RowFlag::ArgmaxNeqGiven => count::argmax_scan(row).0 != s,
             RowFlag::OffDiagonal(cut) => {
-                let scan = count::scan_row(row, cut);
-                matches!(scan.guess(), Some(g) if g != s) && !scan.vetoed(s, row[s].to_f64())
+                let (n_conf, last_conf, best) = count::scan_conf(row, cut);
+                n_conf > 0
+                    && count::guess_at(row, n_conf, last_conf, best) != s
+                    && !count::veto_at_max(row, best, s, row[s].to_f64())
             }
         }
     }
