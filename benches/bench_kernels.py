@@ -503,6 +503,38 @@ class Cell:
         self.consistent = len({r["out"]["sha1"] for r in ok}) <= 1
 
 
+def source_commit() -> str:
+    """The checkout's commit (12 hex digits), with ``+dirty`` when tracked files differ from it;
+    ``unknown`` outside git. Records carry it so that a report never mixes builds unawares (it is
+    the build's commit when the extension was rebuilt after the last change)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def commits_by_lib(recs: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Per library, the commits its records were measured at (``unrecorded`` for records that
+    predate the field)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in recs:
+        out[r["lib"]].add(r.get("commit", "unrecorded"))
+    return {lib: sorted(c) for lib, c in sorted(out.items())}
+
+
 def load_records(path: Path) -> list[dict[str, Any]]:
     recs = []
     with open(path) as fh:
@@ -560,6 +592,8 @@ def report(recs: list[dict[str, Any]], command: str) -> str:
     w = lines.append
     load = [r["loadavg"] for r in recs if "loadavg" in r]
     w(f"Command: `{command}`  ")
+    commits = "; ".join(f"{lib} {', '.join(c)}" for lib, c in commits_by_lib(recs).items())
+    w(f"Commits: {commits}  ")
     w(
         f"Records: {len(recs)} child processes; runs per cell shown as `n=`. "
         f"1-min load average during calls: median {statistics.median(load):.1f}, max {max(load):.1f} (2 cores)."
@@ -729,6 +763,11 @@ def main(argv: list[str] | None = None) -> int:
         "--report-from", type=Path, nargs="+", help="only build the report from these JSONL files"
     )
     ap.add_argument("--write-readme", action="store_true", help="put the report in benches/README.md")
+    ap.add_argument(
+        "--allow-mixed-commits",
+        action="store_true",
+        help="let --report-from merge labelsieve records measured at different commits",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -740,6 +779,14 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benches/bench_kernels.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.report_from:
         recs = [r for p in args.report_from for r in load_records(p)]
+        ours = commits_by_lib(recs).get("labelsieve", [])
+        if len(ours) > 1 and not args.allow_mixed_commits:
+            print(
+                f"error: the labelsieve records come from several commits ({', '.join(ours)}); "
+                "pass files from one build, or --allow-mixed-commits",
+                file=sys.stderr,
+            )
+            return 2
     else:
         specs = plan(args)
         for n, k in sorted({(s["n"], s["k"]) for s in specs}):
@@ -751,10 +798,15 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         recs = []
+        commit = source_commit()
+        if args.json and args.json.exists() and args.json.stat().st_size > 0:
+            held = commits_by_lib(load_records(args.json))
+            print(f"# note: appending to {args.json}, which already holds records ({held})", file=sys.stderr)
         jf = open(args.json, "a") if args.json else None
         try:
             for i, spec in enumerate(specs, 1):
                 rec = measure(spec, args.timeout)
+                rec.update(commit=commit, at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
                 recs.append(rec)
                 if jf:
                     jf.write(json.dumps(rec) + "\n")

@@ -42,3 +42,16 @@ def test_quick_grid_records_agree(tmp_path: Path) -> None:
         assert ls["sha1"] == cl["sha1"], (op, ls, cl)
         assert ref["sha1"] == cl["sha1"], (op, ref, cl)
     assert by_key[("labelsieve", "fli:prune_by_noise_rate")]["out"]["count"] > 0
+
+    # Every record names the commit it was measured at; a report refuses to merge labelsieve
+    # records of two commits unless told to, and says which commits it merged.
+    commits = {r["commit"] for r in recs}
+    assert len(commits) == 1 and all(r["at"].endswith("Z") for r in recs), commits
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(json.dumps({**r, "commit": "0" * 12}) + "\n" for r in recs))
+    report = [sys.executable, str(BENCH), "--report-from", str(out), str(other)]
+    mixed = subprocess.run(report, capture_output=True, text=True, timeout=120)
+    assert mixed.returncode == 2 and "0" * 12 in mixed.stderr and commits.pop() in mixed.stderr
+    allowed = subprocess.run([*report, "--allow-mixed-commits"], capture_output=True, text=True, timeout=120)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Commits: cleanlab" in allowed.stdout and "0" * 12 in allowed.stdout
