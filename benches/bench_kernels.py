@@ -503,9 +503,14 @@ class Cell:
         self.consistent = len({r["out"]["sha1"] for r in ok}) <= 1
 
 
+# What a measured build is made of (a change elsewhere, e.g. to this README, is not "dirty").
+SOURCE_PATHS = ("rust", "python", "Cargo.toml", "Cargo.lock", "pyproject.toml")
+
+
 def source_commit() -> str:
-    """The checkout's commit (12 hex digits), with ``+dirty`` when tracked files differ from it;
-    ``unknown`` outside git. Records carry it so that a report never mixes builds unawares (it is
+    """The checkout's commit (12 hex digits), with ``+dirty`` when tracked source files (the Rust
+    crates, the Python package, the build files; not docs or benches) differ from it; ``unknown``
+    outside git. Records carry it so that a report never mixes builds unawares (it is
     the build's commit when the extension was rebuilt after the last change)."""
     root = Path(__file__).resolve().parents[1]
     try:
@@ -516,7 +521,7 @@ def source_commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", *SOURCE_PATHS],
             capture_output=True,
             text=True,
             check=True,
