@@ -14,7 +14,7 @@ import pytest
 import labelsieve
 from conftest import BACKENDS, make_data
 from labelsieve import count, filter, rank
-from labelsieve.exceptions import PredProbsError
+from labelsieve.exceptions import LabelsError, PredProbsError
 from labelsieve.internal import latent_algebra as la
 
 
@@ -299,6 +299,25 @@ def test_ranked_output_is_the_ordering_of_the_flagged_mask(backend: str, method:
     bad[7, 2] = np.nan
     with pytest.raises(PredProbsError, match="row 7"):
         filter.find_label_issues(labels, bad, return_indices_ranked_by=method)
+
+
+def test_native_ordering_rejects_bad_labels_it_would_read() -> None:
+    # The Rust ordering reads every row's given-label value (gathered per block), flagged or not:
+    # a label out of range on an unflagged row, or labels of the wrong length, must be a clear
+    # LabelsError from the kernel itself, never a panic.
+    labels, probs = make_data(2_000, 6, 3, np.float64)
+    mask = np.zeros(len(labels), dtype=bool)
+    mask[:10] = True
+    with labelsieve.backend("rust"):
+        kernels = labelsieve._backend.kernels()
+        ok = kernels.order_label_issues(mask, labels, probs, "self_confidence", None, None, None)
+        np.testing.assert_array_equal(np.sort(ok), np.arange(10))
+        bad = labels.copy()
+        bad[1_500] = 6
+        with pytest.raises(LabelsError, match=r"labels\[1500\]"):
+            kernels.order_label_issues(mask, bad, probs, "self_confidence", None, None, None)
+        with pytest.raises(LabelsError, match="length"):
+            kernels.order_label_issues(mask, labels[:-1], probs, "self_confidence", None, None, None)
 
 
 @pytest.mark.parametrize(

@@ -185,6 +185,8 @@ pub fn order_label_issues<T: Prob, L: Label>(
     if let Some(tol) = tol {
         crate::validate::check_pred_probs(pred_probs, tol)?;
     }
+    // Every row's given-label value is read (gathered per block), flagged or not.
+    crate::validate::check_labels(labels, rows.n(), k)?;
     let scorer = Scorer::new(method, thresholds, k)?;
     let n = rows.n();
     let par = parallel::worth_parallel(n * k);
