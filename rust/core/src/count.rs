@@ -264,39 +264,9 @@ pub fn argmax(row: &[f64]) -> usize {
     arg
 }
 
-/// Everything the confident-joint rules need from one read of a row.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RowScan {
-    /// Number of classes with `p >= cut`, capped at 2 (the rules only tell 0, 1 and several apart).
-    pub n_conf: u32,
-    /// Largest confident class (meaningful when `n_conf > 0`).
-    pub last_conf: usize,
-    /// First maximum (numpy argmax on NaN-free rows) and its value.
-    pub arg: usize,
-    pub best: f64,
-}
-
-impl RowScan {
-    /// `row_verdict(..).guess`.
-    #[inline(always)]
-    pub fn guess(&self) -> Option<usize> {
-        match self.n_conf {
-            0 => None,
-            1 => Some(self.last_conf),
-            _ => Some(self.arg),
-        }
-    }
-
-    /// `boosted_argmax(row, given) == given`, from the argmax alone (`p_given` = the row's
-    /// given-label value): with the first maximum before `given` the boosted value must beat it,
-    /// after `given` it must reach it; NaN-free rows only.
-    #[inline(always)]
-    pub fn vetoed(&self, given: usize, p_given: f64) -> bool {
-        vetoed_by(self.arg, self.best, given, p_given)
-    }
-}
-
-/// `RowScan::vetoed` from a row's first maximum `arg` and its value `best`.
+/// `boosted_argmax(row, given) == given` from the row's first maximum `arg` and its value `best`
+/// (`p_given` = the row's given-label value): with the first maximum before `given` the boosted
+/// value must beat it, after `given` it must reach it; NaN-free rows only.
 #[inline(always)]
 fn vetoed_by(arg: usize, best: f64, given: usize, p_given: f64) -> bool {
     let boosted = p_given + VETO_BOOST;
@@ -326,8 +296,9 @@ pub fn veto_at_max<T: Prob>(row: &[T], best: f64, given: usize, p_given: f64) ->
     }
 }
 
-/// `RowScan::guess()` (class `0` when none is confident) from `scan_conf`'s results: the first
-/// maximum is looked for only when several classes are confident.
+/// `row_verdict(..).guess` (class `0` when none is confident) from `scan_conf`'s results: the
+/// last confident class when it is the only one, else the first maximum (cleanlab's
+/// global-argmax rule), looked for only then.
 #[inline(always)]
 pub fn guess_at<T: Prob>(row: &[T], n_conf: u32, last_conf: usize, best: f64) -> usize {
     if n_conf > 1 {
@@ -365,24 +336,13 @@ pub fn row_max<T: Prob>(row: &[T]) -> f64 {
     max2(max2(m[0], m[1]), max2(m[2], m[3]))
 }
 
-/// One pass over a row (after its maximum) computing what `row_verdict` and `boosted_argmax`
-/// need, with the cuts `t - 1e-6` per class; same results on NaN-free rows, which validation
-/// guarantees: `scan_conf`, then the first maximum (`first_max`).
-#[inline(always)]
-pub fn scan_row<T: Prob>(row: &[T], cut: &[f64]) -> RowScan {
-    let (n_conf, last_conf, best) = scan_conf(row, cut);
-    RowScan {
-        n_conf,
-        last_conf,
-        arg: first_max(row, best),
-        best,
-    }
-}
-
-/// `scan_row` without the argmax: `(n_conf, last_conf, best)`. Confident classes are collected
-/// as bit masks (branch-free), so the last one is a bit scan. The first maximum only matters for
-/// rows with several confident classes, or whose maximum ties the boosted given-label value, so
-/// the joint pass looks for it only then (`guess_at`, `veto_at_max`).
+/// One pass over a row (after its maximum) with the cuts `t - 1e-6` per class:
+/// `(n_conf, last_conf, best)`, the number of confident classes capped at 2 (the rules only tell
+/// 0, 1 and several apart), the last confident class and the maximum. Confident classes are
+/// collected as bit masks (branch-free), so the last one is a bit scan. With `guess_at` and
+/// `veto_at_max` this gives `row_verdict` on NaN-free rows, which validation guarantees; the
+/// first maximum only matters for rows with several confident classes, or whose maximum ties
+/// the boosted given-label value, so those two look for it only then.
 #[inline(always)]
 pub fn scan_conf<T: Prob>(row: &[T], cut: &[f64]) -> (u32, usize, f64) {
     // Rows and cuts have the same length (K); slicing the cuts to the row keeps that length a
@@ -684,9 +644,9 @@ fn joint_block<T: Prob, M: RowMark, const K: usize>(
             }
         }
         let (n_conf, last_conf, best) = scan_conf(row, cut);
-        // `RowScan::guess()`, with the first maximum looked for only among several confident
-        // classes (rare rows: 0.3% at 1M x 100 in the benchmarks). Whether a row is counted is
-        // data: a select, not a branch.
+        // `row_verdict`'s guess and veto, with the first maximum looked for only in the rows
+        // that need it (0.3% at 1M x 100 in the benchmarks). Whether a row is counted is data:
+        // a select, not a branch.
         let counted = n_conf > 0;
         let g = guess_at(row, n_conf, last_conf, best);
         let vetoed = veto_at_max(row, best, s, row[s].to_f64());

@@ -1,8 +1,10 @@
 //! The fused, lane-parallel row kernels against the plain per-row definitions they replace:
-//! `scan_row` and `is_vetoed` against `row_verdict` + `boosted_argmax`, `argmax_scan` against `argmax`,
+//! `scan_conf` + `guess_at` + `veto_at_max` and `is_vetoed` against `row_verdict` + `boosted_argmax`,
+//! `first_max` and `argmax_scan` against `argmax`,
 //! `block_first_bad` against `row_ok`, on rows full of ties, signed zeros and edge values.
 
-use labelsieve_core::count::{self, argmax_scan, scan_row, RowScan, CONFIDENCE_SLACK};
+use labelsieve_core::count::{self, argmax_scan, CONFIDENCE_SLACK};
+use labelsieve_core::data::Prob;
 use labelsieve_core::validate::{block_first_bad, row_ok};
 use proptest::prelude::*;
 
@@ -22,13 +24,24 @@ fn prob() -> impl Strategy<Value = f64> {
     ]
 }
 
+/// A row's guess and veto as the kernels reach them: `scan_conf`, then `guess_at` and
+/// `veto_at_max` (which look for the first maximum only when it matters).
+fn kernel_verdict<T: Prob>(row: &[T], given: usize, cut: &[f64]) -> (Option<usize>, bool) {
+    let (n_conf, last_conf, best) = count::scan_conf(row, cut);
+    let guess = (n_conf > 0).then(|| count::guess_at(row, n_conf, last_conf, best));
+    (
+        guess,
+        count::veto_at_max(row, best, given, row[given].to_f64()),
+    )
+}
+
 fn check_scan(row: &[f64], given: usize, thresholds: &[f64]) {
     let cut: Vec<f64> = thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect();
     let v = count::row_verdict(row, given, &cut);
-    let s: RowScan = scan_row(row, &cut);
-    assert_eq!(s.guess(), v.guess, "guess of {row:?} given {given}");
+    let (guess, vetoed) = kernel_verdict(row, given, &cut);
+    assert_eq!(guess, v.guess, "guess of {row:?} given {given}");
     assert_eq!(
-        s.vetoed(given, row[given]),
+        vetoed,
         count::boosted_argmax(row, given) == given,
         "veto of {row:?} given {given}"
     );
@@ -37,17 +50,17 @@ fn check_scan(row: &[f64], given: usize, thresholds: &[f64]) {
         count::boosted_argmax(row, given) == given,
         "is_vetoed of {row:?} given {given}"
     );
-    assert_eq!(s.arg, count::argmax(row));
+    assert_eq!(
+        count::first_max(row, count::row_max(row)),
+        count::argmax(row)
+    );
     assert_eq!(argmax_scan(row).0, count::argmax(row));
     let row32: Vec<f32> = row.iter().map(|&x| x as f32).collect();
     let row32_64: Vec<f64> = row32.iter().map(|&x| f64::from(x)).collect();
-    let s32 = scan_row(&row32, &cut);
+    let (guess32, vetoed32) = kernel_verdict(&row32, given, &cut);
     let v32 = count::row_verdict(&row32_64, given, &cut);
-    assert_eq!(s32.guess(), v32.guess);
-    assert_eq!(
-        s32.vetoed(given, row32_64[given]),
-        count::boosted_argmax(&row32_64, given) == given
-    );
+    assert_eq!(guess32, v32.guess);
+    assert_eq!(vetoed32, count::boosted_argmax(&row32_64, given) == given);
 }
 
 /// Row values for validation: mostly valid rows, with every kind of defect sprinkled in.
