@@ -320,6 +320,19 @@ pub fn row_f64<'b, T: Prob>(row: &'b [T], buf: &'b mut [f64]) -> &'b [f64] {
     buf
 }
 
+/// The given-label value `row[s]` of each row of a flat block (rows of length `k`, classes
+/// `cls`) as f64, into `out` (replacing its contents): one load per row, in a loop without
+/// branches, so the loads overlap.
+#[inline]
+pub fn given_into<T: Prob>(flat: &[T], k: usize, cls: &[usize], out: &mut Vec<f64>) {
+    out.clear();
+    out.extend(
+        flat.chunks_exact(k.max(1))
+            .zip(cls)
+            .map(|(r, &s)| r[s].to_f64()),
+    );
+}
+
 /// Classes of the labels `range` into `out` (replacing its contents).
 #[inline]
 pub fn classes_into<L: Label>(

@@ -13,7 +13,7 @@
 //! unless the guess missed.
 
 use crate::count::{self, Argsort};
-use crate::data::{classes_into, row_f64, Label, Prob, Rows};
+use crate::data::{classes_into, given_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::mask::mask64;
 use crate::parallel;
@@ -669,8 +669,7 @@ impl PruneState {
             }
             classes_into(labels, first..end, &mut cls);
             if gather {
-                given.clear();
-                given.extend(flat.chunks_exact(k).zip(&cls).map(|(r, &s)| r[s].to_f64()));
+                given_into(flat, k, &cls, &mut given);
             }
             let out = &mut out[first - start..end - start];
             crate::for_rows!(k, flat, &cls, 0, |row, s, i| {

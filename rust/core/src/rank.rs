@@ -1,6 +1,6 @@
 //! Per-example label quality scores and the ordering of label issues (cleanlab 2.9 `rank`).
 
-use crate::data::{classes_into, row_f64, Label, Prob, Rows};
+use crate::data::{classes_into, given_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::latent::{np_sum, np_sum_map};
 use crate::parallel;
@@ -226,12 +226,10 @@ pub fn order_label_issues<T: Prob, L: Label>(
         let mut w = 0;
         rows.for_blocks(range, |first, end, flat| {
             classes_into(labels, first..end, &mut cls);
-            let flat_rows = flat.chunks_exact(k.max(1));
             if given_only {
-                given.clear();
-                given.extend(flat_rows.clone().zip(&cls).map(|(r, &s)| r[s].to_f64()));
+                given_into(flat, k, &cls, &mut given);
             }
-            for (o, (row, &s)) in flat_rows.zip(&cls).enumerate() {
+            for (o, (row, &s)) in flat.chunks_exact(k.max(1)).zip(&cls).enumerate() {
                 if mask[first + o] {
                     let score = if given_only {
                         given[o]
