@@ -61,46 +61,61 @@ CALLS: dict[str, Callable[[Any, Any], Any]] = {
 NO_LABEL_CALLS = {"compute_pyx": lambda y, p: la.compute_pyx(p, np.eye(p.shape[1]), np.eye(p.shape[1]))}
 
 
-def bad_probs() -> dict[str, tuple[np.ndarray, int | None]]:
-    """name -> (pred_probs, first bad row)."""
+def bad_probs(probs: np.ndarray) -> dict[str, tuple[np.ndarray, int | None]]:
+    """name -> (pred_probs, first bad row), from valid `probs`."""
     out: dict[str, tuple[np.ndarray, int | None]] = {}
-    p = PROBS.copy()
+    p = probs.copy()
     p[11, 1] = np.nan
     p[20, 1] = np.nan
     out["nan"] = (p, 11)
-    p = PROBS.copy()
+    p = probs.copy()
     p[13, 0] = np.inf
     out["inf"] = (p, 13)
-    p = PROBS.copy()
+    p = probs.copy()
     p[17, 0] = -0.25
     p[17, 1] += 0.25
     out["negative"] = (p, 17)
-    p = PROBS.copy()
-    p[19] = [1.25, -0.125, -0.125]
+    p = probs.copy()
+    p[19] = 0.0
+    p[19, :3] = [1.25, -0.125, -0.125]
     out["above_one"] = (p, 19)
-    p = PROBS.copy()
+    p = probs.copy()
     p[23] *= 1.001
     out["row_sum"] = (p, 23)
     return out
 
 
-BAD_PROBS = bad_probs()
+# Rows of 3 classes, and wide rows (at least 256 bytes: 40 float64 or 70 float32 values), whose
+# kernels check the rows in the same read as the joint pass instead of a pass before it.
+_WIDE_LABELS, _WIDE = make(k=40)
+_WIDE32_LABELS, _WIDE32 = make(n=80, k=70)
+INPUTS: dict[str, tuple[np.ndarray, dict[str, tuple[np.ndarray, int | None]]]] = {
+    "k3": (LABELS, bad_probs(PROBS)),
+    "wide_f64": (_WIDE_LABELS, bad_probs(_WIDE)),
+    "wide_f32": (
+        _WIDE32_LABELS,
+        {name: (p.astype(np.float32), row) for name, (p, row) in bad_probs(_WIDE32).items()},
+    ),
+}
+BAD_PROBS = INPUTS["k3"][1]
 
 
 @pytest.mark.parametrize("backend_name", ["rust", "python"])
 @pytest.mark.parametrize("bad", sorted(BAD_PROBS))
+@pytest.mark.parametrize("width", sorted(INPUTS))
 @pytest.mark.parametrize("name", sorted(CALLS) + sorted(NO_LABEL_CALLS))
-def test_bad_pred_probs_values(name: str, bad: str, backend_name: str) -> None:
-    probs, row = BAD_PROBS[bad]
+def test_bad_pred_probs_values(name: str, width: str, bad: str, backend_name: str) -> None:
+    labels, cases = INPUTS[width]
+    probs, row = cases[bad]
     fn = {**CALLS, **NO_LABEL_CALLS}[name]
     with labelsieve.backend(backend_name), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(exceptions.LabelsieveError) as info:
-            fn(LABELS, probs)
+            fn(labels, probs)
     err = info.value
     assert isinstance(err, ValueError)
     assert "pred_probs" in str(err), str(err)
-    assert str(row) in str(err), f"first bad row {row} not in message: {err}"
+    assert f"row {row} " in str(err), f"first bad row {row} not in message: {err}"
 
 
 def test_row_sum_tolerance_settings() -> None:

@@ -213,7 +213,7 @@ impl JointAccumulator {
     ) -> Result<Option<Vec<bool>>> {
         let k = self.num_class();
         check_batch(labels, pred_probs, k, 0)?;
-        let pass = count::joint_pass(labels, pred_probs, &self.thresholds, want_flags);
+        let pass = count::joint_pass(labels, pred_probs, &self.thresholds, want_flags, None)?;
         let batch_counts: Vec<u64> = count::label_counts(labels, k)
             .into_iter()
             .map(|c| c.unsigned_abs())

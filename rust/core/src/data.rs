@@ -185,6 +185,9 @@ impl Label for bool {
     }
 }
 
+/// Rows this wide (in bytes) or wider are `Rows::wide`.
+pub const WIDE_ROW_BYTES: usize = 256;
+
 /// Row reader over an (N, K) view of any layout.
 pub struct Rows<'a, T: Prob> {
     view: ArrayView2<'a, T>,
@@ -235,6 +238,13 @@ impl<'a, T: Prob> Rows<'a, T> {
             *b = v.to_f64();
         }
         buf
+    }
+
+    /// Rows of at least `WIDE_ROW_BYTES`: each spans several cache lines, so a kernel that
+    /// needs one value of most rows reads it by a gather, not by a pass over every line.
+    #[inline(always)]
+    pub fn wide(&self) -> bool {
+        self.k * std::mem::size_of::<T>() >= WIDE_ROW_BYTES
     }
 
     /// Rows per sub-block of `for_blocks` (a multiple of 4, at least 4).

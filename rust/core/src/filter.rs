@@ -19,6 +19,7 @@ use crate::mask::mask64;
 use crate::parallel;
 use crate::rank::{Method, Scorer};
 use crate::select::{decode_index, sampled_band, Smallest};
+use crate::validate::RowsCheck;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 /// cleanlab's `filter_by` values.
@@ -300,10 +301,6 @@ impl RowFlags for () {
 
 /// States with at least this many cell selectors merge them over the thread pool.
 const PAR_MERGE_SELECTORS: usize = 256;
-
-/// Rows at least this wide (in bytes) have their given-label probabilities gathered ahead of
-/// the class-only offers (see `PruneState::offer_range`).
-const GATHER_ROW_BYTES: usize = 256;
 
 /// A class keeps a dense row of bounds when at least one column in `DENSE_CELLS` has a cell.
 const DENSE_CELLS: usize = 8;
@@ -653,7 +650,7 @@ impl PruneState {
         // the previous row's offer, whose branches depend on the value loaded (at 1M x 100 this
         // takes prune_by_class's selection from 60 to 35 ms on one thread). Narrow rows are read
         // in order anyway, and rows of classes with cells are read whole.
-        let wide = k * std::mem::size_of::<T>() >= GATHER_ROW_BYTES;
+        let wide = rows.wide();
         let gather =
             wide && (plan.cells.iter().zip(&plan.class_num)).any(|(c, &n)| c.is_empty() && n > 0);
         // Rows of classes with cells are read whole, by a loop whose per-row work (the bound
@@ -959,9 +956,10 @@ pub fn label_issues<T: Prob, L: Label>(
             })
         }
         FilterBy::ConfidentLearning => {
-            let cut = count::confidence_cuts(&thresholds()?);
-            // Rows were validated by the thresholds pass.
-            let mask = per_row_mask(&rows, labels, par, None, &RowFlag::OffDiagonal(cut))?;
+            // The flag pass validates the rows when the thresholds pass did not.
+            let (t, validate) = count::thresholds_for_joint(labels, pred_probs, tol)?;
+            let cut = count::confidence_cuts(&t);
+            let mask = per_row_mask(&rows, labels, par, validate, &RowFlag::OffDiagonal(cut))?;
             Ok(Issues {
                 mask,
                 too_few: Vec::new(),
@@ -987,8 +985,9 @@ pub fn label_issues<T: Prob, L: Label>(
                     cap,
                 };
                 let mut mask = vec![false; n];
-                let pass =
-                    count::joint_pass_collecting(labels, pred_probs, &t, &collect, &mut mask);
+                let pass = count::joint_pass_collecting(
+                    labels, pred_probs, &t, &collect, None, &mut mask,
+                )?;
                 let (num, sure) = (pass.issues as usize, pass.sure as usize);
                 let mut band = pass.collected;
                 if sure <= num && sure + band.len() >= num {
@@ -1007,9 +1006,10 @@ pub fn label_issues<T: Prob, L: Label>(
                 counted = Some(pass.issues);
             }
             // No sample, or its guess missed the num-th score: a selection pass over every row.
-            let num = counted
-                .unwrap_or_else(|| count::joint_pass(labels, pred_probs, &t, false).issues)
-                as usize;
+            let num = match counted {
+                Some(num) => num,
+                None => count::joint_pass(labels, pred_probs, &t, false, None)?.issues,
+            } as usize;
             let sel = parallel::map_reduce(
                 n,
                 par,
@@ -1045,7 +1045,12 @@ pub fn label_issues<T: Prob, L: Label>(
             })
         }
         FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both => {
-            prune(labels, &rows, &thresholds()?, opts, sorter)
+            let (t, validate) = match opts.confident_joint {
+                // No joint pass: the thresholds pass validates (its thresholds go unused).
+                Some(_) => (thresholds()?, None),
+                None => count::thresholds_for_joint(labels, pred_probs, tol)?,
+            };
+            prune(labels, &rows, &t, validate, opts, sorter)
         }
     }
 }
@@ -1063,16 +1068,17 @@ enum RowFlag {
 }
 
 impl RowFlag {
+    /// The flag of a row with given label `s` and maximum `best` (`count::row_max`).
     #[inline(always)]
-    fn flag<T: Prob>(&self, row: &[T], s: usize) -> bool {
+    fn flag<T: Prob>(&self, row: &[T], s: usize, best: f64) -> bool {
         match self {
             RowFlag::PredictedNeqGiven => {
                 // Not vetoed means the boosted argmax is not `s`, so neither is the argmax.
-                !count::is_vetoed(row, s)
+                !count::veto_at_max(row, best, s, row[s].to_f64())
             }
-            RowFlag::ArgmaxNeqGiven => count::argmax_scan(row).0 != s,
+            RowFlag::ArgmaxNeqGiven => count::first_max(row, best) != s,
             RowFlag::OffDiagonal(cut) => {
-                let (n_conf, last_conf, best) = count::scan_conf(row, cut);
+                let (n_conf, last_conf) = count::confident_classes(row, cut);
                 n_conf > 0
                     && count::guess_at(row, n_conf, last_conf, best) != s
                     && !count::veto_at_max(row, best, s, row[s].to_f64())
@@ -1081,7 +1087,7 @@ impl RowFlag {
     }
 }
 
-/// Rows where `flag` holds for (row, given label); with `tol`, each row is validated first.
+/// Rows where `flag` holds for (row, given label); with `tol`, each row is validated too.
 fn per_row_mask<T: Prob, L: Label>(
     rows: &Rows<'_, T>,
     labels: ArrayView1<'_, L>,
@@ -1089,23 +1095,9 @@ fn per_row_mask<T: Prob, L: Label>(
     tol: Option<f64>,
     flag: &RowFlag,
 ) -> Result<Vec<bool>> {
-    let k = rows.k();
     let mut mask = vec![false; rows.n()];
-    let bad = crate::rank::fill_chunks(&mut mask, par, |start, chunk| {
-        let mut cls = Vec::new();
-        rows.for_blocks(start..start + chunk.len(), |s, e, flat| {
-            if let Some(t) = tol {
-                if let Some(b) = crate::validate::block_first_bad(flat, s, e, k, t) {
-                    return Some(b);
-                }
-            }
-            classes_into(labels, s..e, &mut cls);
-            let out = &mut chunk[s - start..e - start];
-            crate::for_rows!(k, flat, &cls, 0, |row, c, i| {
-                out[i] = flag.flag(row, c);
-            });
-            None
-        })
+    let bad = crate::with_rows_check!(rows, tol, |check| {
+        flag_rows(rows, labels, par, check, flag, &mut mask)
     });
     if let Some(t) = tol {
         crate::validate::report_bad_row(rows, bad, t)?;
@@ -1113,10 +1105,40 @@ fn per_row_mask<T: Prob, L: Label>(
     Ok(mask)
 }
 
+/// `per_row_mask` into `mask`, each row's maximum from `check`; the first bad row if any.
+fn flag_rows<T: Prob, L: Label, C: RowsCheck>(
+    rows: &Rows<'_, T>,
+    labels: ArrayView1<'_, L>,
+    par: bool,
+    check: C,
+    flag: &RowFlag,
+    mask: &mut [bool],
+) -> Option<usize> {
+    let k = rows.k();
+    crate::rank::fill_chunks(mask, par, |start, chunk| {
+        let mut cls = Vec::new();
+        let mut check = check;
+        rows.for_blocks(start..start + chunk.len(), |s, e, flat| {
+            if let Some(b) = check.begin(flat, s, e, k) {
+                return Some(b);
+            }
+            classes_into(labels, s..e, &mut cls);
+            let out = &mut chunk[s - start..e - start];
+            crate::for_rows!(k, flat, &cls, 0, |row, c, i| {
+                out[i] = flag.flag(row, c, check.max_of(row, i));
+            });
+            check.finish(flat, s, e, k)
+        })
+    })
+}
+
+/// The prune rules, with the thresholds for the joint pass and the tolerance it validates the
+/// rows with, if any (see `count::thresholds_for_joint`).
 fn prune<T: Prob, L: Label>(
     labels: ArrayView1<'_, L>,
     rows: &Rows<'_, T>,
     thresholds: &[f64],
+    validate: Option<f64>,
     opts: &IssueOptions<'_>,
     sorter: &dyn Argsort,
 ) -> Result<Issues> {
@@ -1137,7 +1159,8 @@ fn prune<T: Prob, L: Label>(
         }
         None => {
             let mut flags = vec![0u8; rows.n()];
-            let pass = count::joint_pass_vetoes(labels, rows.view(), thresholds, &mut flags);
+            let pass =
+                count::joint_pass_vetoes(labels, rows.view(), thresholds, validate, &mut flags)?;
             vetoed = Some(flags);
             let raw = count::counts_to_matrix(pass.counts, k);
             count::calibrate_owned(raw, &counts, sorter, true)?
@@ -1188,7 +1211,7 @@ fn low_score_band<T: Prob, L: Label>(
             for i in (range.start.next_multiple_of(stride)..range.end).step_by(stride) {
                 let row = rows.row(i, &mut buf);
                 let s = labels[i].class();
-                *issues += usize::from(issue.flag(row, s));
+                *issues += usize::from(issue.flag(row, s, count::row_max(row)));
                 keys.push(scorer.score(row, s, &mut adj));
             }
         },

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::latent::{np_sum, np_sum_map};
 use crate::parallel;
 use crate::select::{decode_index, encode, Smallest};
-use crate::validate::{block_first_bad, report_bad_row};
+use crate::validate::{report_bad_row, RowsCheck};
 use ndarray::{ArrayView1, ArrayView2};
 
 /// Which score (cleanlab `method` / `rank_by`).
@@ -110,35 +110,49 @@ pub fn label_quality_scores<T: Prob, L: Label>(
     tol: f64,
 ) -> Result<Vec<f64>> {
     let rows = Rows::new(pred_probs);
-    let k = rows.k();
-    let scorer = Scorer::new(method, thresholds, k)?;
-    let n = rows.n();
-    let mut out = vec![0.0; n];
-    let par = parallel::worth_parallel(n * k);
+    let scorer = Scorer::new(method, thresholds, rows.k())?;
+    let mut out = vec![0.0; rows.n()];
     // Self-confidence without adjustment reads one value per row: no row conversion.
     let direct = method == Method::SelfConfidence && thresholds.is_none();
-    let bad = fill_chunks(&mut out, par, |start, chunk| {
+    let bad = crate::with_rows_check!(rows, Some(tol), |check| {
+        score_rows(labels, &rows, &scorer, direct, check, &mut out)
+    });
+    report_bad_row(&rows, bad, tol)?;
+    Ok(out)
+}
+
+/// `label_quality_scores` into `out`, each row validated by `check`; the first bad row.
+fn score_rows<T: Prob, L: Label, C: RowsCheck>(
+    labels: ArrayView1<'_, L>,
+    rows: &Rows<'_, T>,
+    scorer: &Scorer,
+    direct: bool,
+    check: C,
+    out: &mut [f64],
+) -> Option<usize> {
+    let (n, k) = (rows.n(), rows.k());
+    fill_chunks(out, parallel::worth_parallel(n * k), |start, chunk| {
         let mut buf = vec![0.0; k];
         let mut adj = vec![0.0; k];
         let mut cls = Vec::new();
+        let mut check = check;
         rows.for_blocks(start..start + chunk.len(), |s, e, flat| {
-            if let Some(b) = block_first_bad(flat, s, e, k, tol) {
+            if let Some(b) = check.begin(flat, s, e, k) {
                 return Some(b);
             }
             classes_into(labels, s..e, &mut cls);
             let out = &mut chunk[s - start..e - start];
             crate::for_rows!(k, flat, &cls, 0, |row, c, i| {
+                check.max_of(row, i);
                 out[i] = if direct {
                     row[c].to_f64()
                 } else {
                     scorer.score(row_f64(row, &mut buf), c, &mut adj)
                 };
             });
-            None
+            check.finish(flat, s, e, k)
         })
-    });
-    report_bad_row(&rows, bad, tol)?;
-    Ok(out)
+    })
 }
 
 /// Fill `out` in fixed chunks, in parallel when asked; returns the first failing row, if any.

@@ -26,59 +26,14 @@ pub fn row_ok(row: &[f64], tol: f64) -> bool {
     sum.is_finite() && lo >= 0.0 && hi <= 1.0 + ABOVE_ONE_TOL && (sum - 1.0).abs() <= tol
 }
 
-/// Smallest and largest non-NaN value of a flat block, converted to f64 (8 independent lanes so
-/// the loop vectorises; min and max are exact in any order).
-#[inline]
-pub fn block_range<T: Prob>(flat: &[T]) -> (f64, f64) {
-    const L: usize = 8;
-    let mut lo = [f64::INFINITY; L];
-    let mut hi = [f64::NEG_INFINITY; L];
-    let chunks = flat.chunks_exact(L);
-    let rest = chunks.remainder();
-    for ch in chunks {
-        for l in 0..L {
-            let v = ch[l].to_f64();
-            lo[l] = if v < lo[l] { v } else { lo[l] };
-            hi[l] = if v > hi[l] { v } else { hi[l] };
-        }
-    }
-    for (l, &x) in rest.iter().enumerate() {
-        let v = x.to_f64();
-        lo[l] = if v < lo[l] { v } else { lo[l] };
-        hi[l] = if v > hi[l] { v } else { hi[l] };
-    }
-    let lo = lo
-        .iter()
-        .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
-    let hi = hi
-        .iter()
-        .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a });
-    (lo, hi)
-}
-
-/// Sums of `R` consecutive rows of length `k` (`group.len() == R * k`), each added left to right
-/// from 0.0 exactly as `row_ok` does; the `R` independent chains overlap in the pipeline.
-#[inline(always)]
-fn group_sums<T: Prob, const R: usize>(group: &[T], k: usize) -> [f64; R] {
-    let mut s = [0.0f64; R];
-    for j in 0..k {
-        for (r, acc) in s.iter_mut().enumerate() {
-            *acc += group[r * k + j].to_f64();
-        }
-    }
-    s
-}
-
-#[inline(always)]
-fn sum_ok(sum: f64, tol: f64) -> bool {
-    sum.is_finite() && (sum - 1.0).abs() <= tol
-}
-
 /// First row of a flat block of rows `start..end` (length `k` each) that fails `row_ok`.
 ///
-/// Same verdict as `row_ok` on every row: when the whole block lies in [0, 1 + 1e-6] every row
-/// does, and a row then passes iff its left-to-right sum is finite and within `tol` of 1
-/// (NaN makes that sum NaN); otherwise the block is re-checked row by row with `row_ok`.
+/// Same verdict as `row_ok` on every row. One read of the block (`quick_scan`) gives its range
+/// and each row's sum in four lanes; when the block lies in [0, 1 + 1e-6], every row whose
+/// quick sum is clear of the tolerance by more than any difference in rounding passes, and only
+/// from the first row that is not is the block summed again left to right (`exact_sums`): a row
+/// then passes iff that sum is finite and within `tol` of 1 (NaN makes it NaN). A block out of
+/// range is re-checked row by row with `row_ok`.
 #[inline]
 pub fn block_first_bad<T: Prob>(
     flat: &[T],
@@ -100,8 +55,12 @@ fn block_first_bad_w<T: Prob, const K: usize>(
     tol: f64,
 ) -> Option<usize> {
     let k = crate::data::width::<K>(k);
-    let (lo, hi) = block_range(flat);
-    if k == 0 || !(lo >= 0.0 && hi <= 1.0 + ABOVE_ONE_TOL) {
+    let (lo, hi, unsure) = if k == 0 {
+        (f64::NAN, f64::NAN, None)
+    } else {
+        quick_scan(flat, k, tol)
+    };
+    if !(lo >= 0.0 && hi <= 1.0 + ABOVE_ONE_TOL) {
         let mut buf = vec![0.0; k];
         return (start..end).find(|&i| {
             let r = i - start;
@@ -111,6 +70,265 @@ fn block_first_bad_w<T: Prob, const K: usize>(
             )
         });
     }
+    let r = unsure?;
+    exact_sums(&flat[r * k..], start + r, k, tol)
+}
+
+/// One read of a block of rows of length `k > 0`: its smallest and largest value (NaN
+/// ignored) and the first row that `QuickCheck` does not pass for sure. The range is kept in
+/// lanes across rows (only the sums are reduced per row), which matters for narrow rows.
+#[inline(always)]
+fn quick_scan<T: Prob>(flat: &[T], k: usize, tol: f64) -> (f64, f64, Option<usize>) {
+    let check = QuickCheck::new(k, tol);
+    let mut lo = [f64::INFINITY; 4];
+    let mut hi = [f64::NEG_INFINITY; 4];
+    let mut unsure = None;
+    for (r, row) in flat.chunks_exact(k).enumerate() {
+        let sum = add_lanes(row, &mut lo, &mut hi);
+        if !check.sum_ok(sum) && unsure.is_none() {
+            unsure = Some(r);
+        }
+    }
+    (min_of(lo), max_of(hi), unsure)
+}
+
+/// Take a row's values into running minima and maxima (NaN ignored) kept in four lanes;
+/// returns the row's sum, added in the same lanes.
+#[inline(always)]
+fn add_lanes<T: Prob>(row: &[T], lo: &mut [f64; 4], hi: &mut [f64; 4]) -> f64 {
+    const L: usize = 4;
+    let mut s = [0.0f64; L];
+    let chunks = row.chunks_exact(L);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for l in 0..L {
+            let v = ch[l].to_f64();
+            s[l] += v;
+            lo[l] = if v < lo[l] { v } else { lo[l] };
+            hi[l] = if v > hi[l] { v } else { hi[l] };
+        }
+    }
+    for (l, x) in rest.iter().enumerate() {
+        let v = x.to_f64();
+        s[l] += v;
+        lo[l] = if v < lo[l] { v } else { lo[l] };
+        hi[l] = if v > hi[l] { v } else { hi[l] };
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+#[inline(always)]
+fn min_of(lanes: [f64; 4]) -> f64 {
+    lanes
+        .iter()
+        .fold(f64::INFINITY, |a, &b| if b < a { b } else { a })
+}
+
+#[inline(always)]
+fn max_of(lanes: [f64; 4]) -> f64 {
+    lanes
+        .iter()
+        .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a })
+}
+
+/// `(max, min, sum)` of a row in four lanes, in one read (NaN ignored by max and min, not by
+/// the sum; max and min are -inf and inf for an empty row). The maximum is `count::row_max`'s.
+#[inline(always)]
+pub fn row_stats<T: Prob>(row: &[T]) -> (f64, f64, f64) {
+    let mut lo = [f64::INFINITY; 4];
+    let mut hi = [f64::NEG_INFINITY; 4];
+    let sum = add_lanes(row, &mut lo, &mut hi);
+    (max_of(hi), min_of(lo), sum)
+}
+
+/// The test of `row_ok` on `row_stats`, exact for the rows it passes: a kernel that reads
+/// every value of a row anyway validates it on the way (one read of pred_probs, not two), and
+/// sends the rows this does not pass for sure to `block_first_bad`.
+///
+/// `row_stats`' sum and `row_ok`'s left-to-right one are both within `(k - 1) * 2^-53 * s` of
+/// the exact sum `s` of non-negative values, so they differ by less than `2 * k *
+/// f64::EPSILON * max(sum, 1)`; a row in range whose quick sum is within `tol` less that margin
+/// of 1 passes `row_ok`. Rows near the tolerance, out of range, NaN or inf are not passed.
+#[derive(Clone, Copy, Debug)]
+pub struct QuickCheck {
+    tol: f64,
+    rel: f64,
+}
+
+impl QuickCheck {
+    /// For rows of `k` values and `row_ok`'s tolerance `tol`.
+    pub fn new(k: usize, tol: f64) -> Self {
+        QuickCheck {
+            tol,
+            rel: 2.0 * k as f64 * f64::EPSILON,
+        }
+    }
+
+    /// The sum part of the test (the caller checks the range).
+    #[inline(always)]
+    pub fn sum_ok(&self, sum: f64) -> bool {
+        // NaN and inf sums fail.
+        (sum - 1.0).abs() + self.rel * sum.max(1.0) <= self.tol
+    }
+
+    /// The row's maximum (as `count::row_max` finds it) and whether it surely passes `row_ok`.
+    #[inline(always)]
+    pub fn max_and_ok<T: Prob>(&self, row: &[T]) -> (f64, bool) {
+        let (max, min, sum) = row_stats(row);
+        let ok = (min >= 0.0) & (max <= 1.0 + ABOVE_ONE_TOL) & self.sum_ok(sum);
+        (max, ok)
+    }
+}
+
+/// How a kernel that reads every value of its rows validates them and finds each row's
+/// maximum, which such kernels need. Per block: `begin`, then `max_of` on every row, then
+/// `finish`; `begin` and `finish` give the block's first bad row, if any. A type, not a
+/// flag, so that each kernel is built once for each kind and nothing is decided per row;
+/// `with_rows_check!` picks the kind.
+pub trait RowsCheck: Send + Sync + Copy {
+    /// Before the block `flat` (rows `start..end` of length `k`) is used.
+    #[inline(always)]
+    fn begin<T: Prob>(
+        &mut self,
+        _flat: &[T],
+        _start: usize,
+        _end: usize,
+        _k: usize,
+    ) -> Option<usize> {
+        None
+    }
+
+    /// The maximum of row `r` of the block (`count::row_max`).
+    fn max_of<T: Prob>(&mut self, row: &[T], r: usize) -> f64;
+
+    /// After `max_of` has seen every row of the block. Ready for the next block.
+    fn finish<T: Prob>(&mut self, flat: &[T], start: usize, end: usize, k: usize) -> Option<usize>;
+}
+
+/// The `RowsCheck` for `rows` (`data::Rows`) and an optional tolerance, bound to `$c` for
+/// `$body`, which is built once per kind: none without a tolerance (`NoCheck`); for wide rows
+/// (`Rows::wide`) each row checked in the kernel's own read (`QuickRows`); for narrower rows,
+/// whose per-row reductions would cost more than the memory they save, each block checked as
+/// a whole before the kernel reads it (`BlockFirst`).
+#[macro_export]
+macro_rules! with_rows_check {
+    ($rows:expr, $tol:expr, |$c:ident| $body:expr) => {
+        match $tol {
+            None => {
+                let $c = $crate::validate::NoCheck;
+                $body
+            }
+            Some(tol) if $rows.wide() => {
+                let $c = $crate::validate::QuickRows::new($rows.k(), tol);
+                $body
+            }
+            Some(tol) => {
+                let $c = $crate::validate::BlockFirst { tol };
+                $body
+            }
+        }
+    };
+}
+
+/// Each block validated as a whole (`block_first_bad`) before the kernel reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockFirst {
+    pub tol: f64,
+}
+
+impl RowsCheck for BlockFirst {
+    #[inline]
+    fn begin<T: Prob>(&mut self, flat: &[T], start: usize, end: usize, k: usize) -> Option<usize> {
+        block_first_bad(flat, start, end, k, self.tol)
+    }
+
+    #[inline(always)]
+    fn max_of<T: Prob>(&mut self, row: &[T], _r: usize) -> f64 {
+        crate::count::row_max(row)
+    }
+
+    #[inline(always)]
+    fn finish<T: Prob>(&mut self, _: &[T], _: usize, _: usize, _: usize) -> Option<usize> {
+        None
+    }
+}
+
+/// Maxima only: the rows were validated before.
+#[derive(Clone, Copy, Debug)]
+pub struct NoCheck;
+
+impl RowsCheck for NoCheck {
+    #[inline(always)]
+    fn max_of<T: Prob>(&mut self, row: &[T], _r: usize) -> f64 {
+        crate::count::row_max(row)
+    }
+
+    #[inline(always)]
+    fn finish<T: Prob>(&mut self, _: &[T], _: usize, _: usize, _: usize) -> Option<usize> {
+        None
+    }
+}
+
+/// Maxima, each row quick-checked in the same read; `finish` checks the block exactly from its
+/// first row not passed for sure (validation fused into a kernel's pass: one read of
+/// pred_probs, not two).
+#[derive(Clone, Copy, Debug)]
+pub struct QuickRows {
+    quick: QuickCheck,
+    tol: f64,
+    unsure: Option<usize>,
+}
+
+impl QuickRows {
+    /// For rows of `k` values and `row_ok`'s tolerance `tol`.
+    pub fn new(k: usize, tol: f64) -> Self {
+        QuickRows {
+            quick: QuickCheck::new(k, tol),
+            tol,
+            unsure: None,
+        }
+    }
+}
+
+impl RowsCheck for QuickRows {
+    #[inline(always)]
+    fn max_of<T: Prob>(&mut self, row: &[T], r: usize) -> f64 {
+        let (max, ok) = self.quick.max_and_ok(row);
+        if !ok && self.unsure.is_none() {
+            self.unsure = Some(r);
+        }
+        max
+    }
+
+    #[inline]
+    fn finish<T: Prob>(&mut self, flat: &[T], start: usize, end: usize, k: usize) -> Option<usize> {
+        let r = self.unsure.take()?;
+        block_first_bad(&flat[r * k..], start + r, end, k, self.tol)
+    }
+}
+
+/// Sums of `R` consecutive rows of length `k` (`group.len() == R * k`), each added left to right
+/// from 0.0 exactly as `row_ok` does; the `R` independent chains overlap in the pipeline.
+#[inline(always)]
+fn group_sums<T: Prob, const R: usize>(group: &[T], k: usize) -> [f64; R] {
+    let mut s = [0.0f64; R];
+    for j in 0..k {
+        for (r, acc) in s.iter_mut().enumerate() {
+            *acc += group[r * k + j].to_f64();
+        }
+    }
+    s
+}
+
+#[inline(always)]
+fn sum_ok(sum: f64, tol: f64) -> bool {
+    sum.is_finite() && (sum - 1.0).abs() <= tol
+}
+
+/// First row of `flat` (rows of length `k > 0` in [0, 1 + 1e-6], the first numbered `start`)
+/// whose left-to-right sum is not finite and within `tol` of 1.
+#[inline(always)]
+fn exact_sums<T: Prob>(flat: &[T], start: usize, k: usize, tol: f64) -> Option<usize> {
     const R: usize = 8;
     let groups = flat.chunks_exact(R * k);
     let rest = groups.remainder();

@@ -1,9 +1,9 @@
 //! The fused, lane-parallel row kernels against the plain per-row definitions they replace:
 //! `scan_conf` + `guess_at` + `veto_at_max` and `is_vetoed` against `row_verdict` + `boosted_argmax`,
-//! `first_max` and `argmax_scan` against `argmax`,
+//! `first_max` against `argmax`,
 //! `block_first_bad` against `row_ok`, on rows full of ties, signed zeros and edge values.
 
-use labelsieve_core::count::{self, argmax_scan, CONFIDENCE_SLACK};
+use labelsieve_core::count::{self, CONFIDENCE_SLACK};
 use labelsieve_core::data::Prob;
 use labelsieve_core::validate::{block_first_bad, row_ok};
 use proptest::prelude::*;
@@ -54,7 +54,6 @@ fn check_scan(row: &[f64], given: usize, thresholds: &[f64]) {
         count::first_max(row, count::row_max(row)),
         count::argmax(row)
     );
-    assert_eq!(argmax_scan(row).0, count::argmax(row));
     let row32: Vec<f32> = row.iter().map(|&x| x as f32).collect();
     let row32_64: Vec<f64> = row32.iter().map(|&x| f64::from(x)).collect();
     let (guess32, vetoed32) = kernel_verdict(&row32, given, &cut);
@@ -100,7 +99,7 @@ fn check_joint_pass(rows: &[Vec<f64>], labels: &[i64], thresholds: &[f64]) {
     let p = ndarray::Array2::from_shape_vec((rows.len(), k), flat).unwrap();
     let y = ndarray::Array1::from_vec(labels.to_vec());
     let mut flags = vec![0u8; rows.len()];
-    let pass = count::joint_pass_vetoes(y.view(), p.view(), thresholds, &mut flags);
+    let pass = count::joint_pass_vetoes(y.view(), p.view(), thresholds, None, &mut flags).unwrap();
     let cut: Vec<f64> = thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect();
     let mut counts = vec![0u64; k * k];
     let mut issues = 0;
@@ -250,5 +249,188 @@ fn wide_rows_scan_like_row_verdict() {
     let thresholds = vec![0.2; 100];
     for given in [0, 3, 37, 50, 70, 99] {
         check_scan(&row, given, &thresholds);
+    }
+}
+
+/// Wide rows with defects (`cell`) sprinkled among rows normalised to sum to 1, `n` of them.
+fn wide_rows(k: usize, n: usize, cells: &[f64], bad_every: usize) -> ndarray::Array2<f64> {
+    let mut flat = Vec::with_capacity(n * k);
+    for r in 0..n {
+        let mut row: Vec<f64> = (0..k)
+            .map(|j| 0.01 + ((r * 31 + j * 17) % 97) as f64 / 97.0)
+            .collect();
+        // One class dominant, so that rows land on and off the diagonal.
+        row[(r * 7) % k] += 3.0 + (r % 5) as f64;
+        let s: f64 = row.iter().sum();
+        row.iter_mut().for_each(|v| *v /= s);
+        if bad_every > 0 && r % bad_every == bad_every - 1 && !cells.is_empty() {
+            row[(r * 13) % k] = cells[r % cells.len()];
+        }
+        flat.extend(row);
+    }
+    ndarray::Array2::from_shape_vec((n, k), flat).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Kernels that validate the rows in their own read (`with_rows_check!`: row by row for
+    /// wide rows, whose thresholds come from a gather and leave validation to the joint pass
+    /// or the confident_learning flag pass; block by block for narrow ones) fail exactly when
+    /// `check_pred_probs` does, naming the same first bad row, and otherwise give what they
+    /// give after a separate check, over several blocks and both dtypes.
+    #[test]
+    fn validation_in_the_pass_equals_check_first(
+        k in prop_oneof![3usize..12, Just(32usize), 33usize..70, Just(100usize)],
+        n in 1usize..700,
+        cells in prop::collection::vec(cell(), 0..8),
+        bad_every in prop_oneof![Just(0usize), 1usize..900],
+        tol in prop_oneof![Just(1e-4), Just(1e-15), Just(0.0)],
+    ) {
+        let p = wide_rows(k, n, &cells, bad_every);
+        let y = ndarray::Array1::from_iter((0..n).map(|r| ((r * 5 + r / 3) % k) as i64));
+        check_fused_validation(&p, &y, tol)?;
+        let p32 = p.mapv(|x| x as f32);
+        check_fused_validation(&p32, &y, tol)?;
+    }
+}
+
+fn check_fused_validation<T: Prob>(
+    p: &ndarray::Array2<T>,
+    y: &ndarray::Array1<i64>,
+    tol: f64,
+) -> Result<(), TestCaseError> {
+    use labelsieve_core::filter::{label_issues, FilterBy, IssueOptions};
+    use labelsieve_core::rank::{label_quality_scores, Method, Scorer};
+    use labelsieve_core::validate::check_pred_probs;
+    let want = check_pred_probs(p.view(), tol);
+    let sorter = count::StableArgsort;
+    let fused = count::confident_joint(y.view(), p.view(), None, false, true, tol, &sorter);
+    let given_t = count::confident_joint(
+        y.view(),
+        p.view(),
+        Some(&[0.3; 100][..p.ncols()]),
+        false,
+        true,
+        tol,
+        &sorter,
+    );
+    let cl = |by: &str| {
+        let opts = IssueOptions {
+            filter_by: FilterBy::parse(by).unwrap(),
+            frac_noise: 1.0,
+            num_to_remove_per_class: None,
+            min_examples_per_class: 1,
+            confident_joint: None,
+        };
+        label_issues(y.view(), p.view(), &opts, tol, &sorter).map(|i| i.mask)
+    };
+    let (cl_mask, prune_mask) = (cl("confident_learning"), cl("prune_by_noise_rate"));
+    let pneg = cl("predicted_neq_given");
+    let scores = |m| label_quality_scores(y.view(), p.view(), m, None, tol);
+    let (sc, nm) = (
+        scores(Method::SelfConfidence),
+        scores(Method::NormalizedMargin),
+    );
+    let confusion = count::argmax_confusion(y.view(), p.view(), tol);
+    match want {
+        Err(e) => {
+            prop_assert_eq!(fused.err(), Some(e.clone()));
+            prop_assert_eq!(given_t.err(), Some(e.clone()));
+            prop_assert_eq!(cl_mask.err(), Some(e.clone()));
+            prop_assert_eq!(pneg.err(), Some(e.clone()));
+            prop_assert_eq!(sc.err(), Some(e.clone()));
+            prop_assert_eq!(nm.err(), Some(e.clone()));
+            prop_assert_eq!(confusion.err(), Some(e.clone()));
+            prop_assert_eq!(prune_mask.err(), Some(e));
+        }
+        Ok(()) => {
+            // The same counts as the thresholds and joint pass on rows known to be valid.
+            let t = count::confident_thresholds(y.view(), p.view(), tol).unwrap();
+            let pass = count::joint_pass(y.view(), p.view(), &t, true, None).unwrap();
+            let (cj, off) = fused.unwrap();
+            prop_assert_eq!(count::counts_to_matrix(pass.counts, p.ncols()), cj);
+            prop_assert_eq!(&pass.off_diagonal, &off);
+            let cl_mask = cl_mask.unwrap();
+            let off_set: Vec<usize> = (0..p.nrows()).filter(|&i| cl_mask[i]).collect();
+            // confident_learning flags the off-diagonal rows that survive the veto.
+            prop_assert!(off_set.iter().all(|i| off.binary_search(i).is_ok()));
+            prop_assert_eq!(off_set.len() as u64, pass.issues);
+            prop_assert!(given_t.is_ok());
+            prop_assert!(prune_mask.is_ok());
+            // Outputs as the rows' own definitions give them.
+            let mut buf = vec![0.0; p.ncols()];
+            let rows = labelsieve_core::data::Rows::new(p.view());
+            let (sc, nm, confusion) = (sc.unwrap(), nm.unwrap(), confusion.unwrap());
+            let scorer = Scorer::new(Method::NormalizedMargin, None, p.ncols()).unwrap();
+            for i in 0..p.nrows() {
+                let row = rows.row(i, &mut buf).to_vec();
+                let s = y[i] as usize;
+                prop_assert_eq!(sc[i].to_bits(), row[s].to_bits());
+                prop_assert_eq!(nm[i].to_bits(), scorer.score(&row, s, &mut []).to_bits());
+                prop_assert_eq!(
+                    pneg.as_ref().unwrap()[i],
+                    count::boosted_argmax(&row, s) != s
+                );
+            }
+            let mut want_confusion = ndarray::Array2::<i64>::zeros((p.ncols(), p.ncols()));
+            for i in 0..p.nrows() {
+                want_confusion[[y[i] as usize, count::argmax(rows.row(i, &mut buf))]] += 1;
+            }
+            prop_assert_eq!(confusion, want_confusion);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Rows whose left-to-right sum lands a few units in the last place either side of
+    /// `1 +- tol`: the quick four-lane sum cannot tell them apart, so they go to the exact
+    /// check, and `block_first_bad` agrees with `row_ok` on every one.
+    #[test]
+    fn sums_at_the_tolerance_validate_like_row_ok(
+        k in prop_oneof![1usize..12, 30usize..130],
+        raw in prop::collection::vec(prop::collection::vec(0.001f64..1.0, 130), 1..12),
+        side in prop::collection::vec((any::<bool>(), -40i32..40), 12),
+        tol in prop_oneof![Just(1e-4), Just(1e-6), Just(0.3)],
+    ) {
+        let mut flat = Vec::new();
+        for (r, row) in raw.iter().enumerate() {
+            let (above, ulps) = side[r];
+            let target = if above { 1.0 + tol } else { 1.0 - tol } + f64::from(ulps) * f64::EPSILON;
+            let s: f64 = row[..k].iter().sum();
+            let mut row: Vec<f64> = row[..k].iter().map(|v| v / s * target).collect();
+            // Walk the last value until the left-to-right sum is the target itself.
+            for _ in 0..8 {
+                let got: f64 = row.iter().sum();
+                row[k - 1] += target - got;
+            }
+            flat.extend(row);
+        }
+        let n = flat.len() / k;
+        let oracle = (0..n).find(|&r| !row_ok(&flat[r * k..(r + 1) * k], tol));
+        prop_assert_eq!(block_first_bad(&flat, 3, 3 + n, k, tol), oracle.map(|r| r + 3));
+    }
+}
+
+#[test]
+fn row_stats_maximum_is_row_max() {
+    use labelsieve_core::validate::row_stats;
+    for row in [
+        vec![0.0, -0.0, 0.0],
+        vec![-0.0, 0.0],
+        vec![0.25, 0.5, 0.25, 0.5, 0.0],
+        vec![f64::NAN, 0.2, 0.8],
+        (0..101).map(|j| f64::from(j % 13) / 100.0).collect(),
+    ] {
+        let (max, min, sum) = row_stats(&row);
+        let best = count::row_max(&row);
+        assert_eq!(max.to_bits(), best.to_bits(), "{row:?}");
+        assert_eq!(count::first_max(&row, max), count::first_max(&row, best));
+        let finite: Vec<f64> = row.iter().copied().filter(|v| !v.is_nan()).collect();
+        assert_eq!(min, finite.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(sum.is_nan(), row.iter().any(|v| v.is_nan()));
     }
 }

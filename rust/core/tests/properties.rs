@@ -372,7 +372,9 @@ fn joint_counts_equal_row_verdicts_with_a_table_or_a_list_of_cells() {
         let want = oracle_joint(&labels, &p, &t);
         for threads in [1, 2] {
             let got = parallel::install(threads, || {
-                count::joint_pass(labels.view(), p.view(), &t, false).counts
+                count::joint_pass(labels.view(), p.view(), &t, false, None)
+                    .unwrap()
+                    .counts
             });
             assert_eq!(got, want, "{n}x{k} on {threads} threads");
         }

@@ -76,7 +76,7 @@ fn check(n: usize, k: usize, seed: u64, dense: bool) {
         st.offer_rows(&plan, labels.view(), &rows, 0);
         assert_eq!(st.finish(&plan), want, "{n}x{k} {rule:?}, streaming");
         // f32 rows (converted row by row, or only their given-label values gathered when the
-        // rows are wide, `filter::GATHER_ROW_BYTES`) select what the same values as f64 do.
+        // rows are wide, `data::WIDE_ROW_BYTES`) select what the same values as f64 do.
         let p32 = p.mapv(|x| x as f32);
         let rows32 = Rows::new(p32.view());
         let (mask, _) = PruneState::new(&plan).select_mask(&plan, labels.view(), &rows32, None);

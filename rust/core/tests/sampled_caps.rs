@@ -70,7 +70,7 @@ fn capped(
 fn recorded_vetoes(labels: &Array1<i64>, rows: &Rows<'_, f64>) -> Vec<u8> {
     let t = count::confident_thresholds(labels.view(), rows.view(), 1e-4).unwrap();
     let mut vetoed = vec![0u8; rows.n()];
-    count::joint_pass_vetoes(labels.view(), rows.view(), &t, &mut vetoed);
+    count::joint_pass_vetoes(labels.view(), rows.view(), &t, None, &mut vetoed).unwrap();
     let mut buf = vec![0.0; rows.k()];
     for (i, &v) in vetoed.iter().enumerate() {
         let row = rows.row(i, &mut buf);
@@ -215,7 +215,9 @@ fn assert_low_rules_select_the_lowest_scores(labels: &Array1<i64>, p: &Array2<f6
 
 fn issue_count(labels: &Array1<i64>, p: &Array2<f64>) -> usize {
     let t = count::confident_thresholds(labels.view(), p.view(), 1e-4).unwrap();
-    count::joint_pass(labels.view(), p.view(), &t, false).issues as usize
+    count::joint_pass(labels.view(), p.view(), &t, false, None)
+        .unwrap()
+        .issues as usize
 }
 
 #[test]
