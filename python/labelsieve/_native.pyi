@@ -59,7 +59,7 @@ def confident_joint_and_issues(
     labels: NDArray[Any], pred_probs: NDArray[Any], calibrate: bool, row_sum_tol: float, n_jobs: int | None
 ) -> tuple[NDArray[np.int64], int]:
     """The confident joint (calibrated when ``calibrate``) and the number of rows
-    ``filter_by="confident_learning"`` flags, from the same two passes (Rust backend only)."""
+    ``filter_by="confident_learning"`` flags, from the same passes (Rust backend only)."""
 
 def calibrate_confident_joint(
     confident_joint: NDArray[np.int64], label_counts: NDArray[np.int64]

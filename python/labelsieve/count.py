@@ -102,7 +102,7 @@ def _joint_and_issue_count(
     labs: NDArray[Any], probs: NDArray[Any], *, calibrate: bool
 ) -> tuple[NDArray[np.int64], int]:
     """The confident joint (C order) and the number of examples ``filter_by="confident_learning"``
-    flags, from the same two passes over checked inputs (no N-sized mask or index array)."""
+    flags, from the same passes over checked inputs (no N-sized mask or index array)."""
     kernels = _backend.kernels()
     tol = row_sum_tol(probs)
     fused = getattr(kernels, "confident_joint_and_issues", None)
