@@ -737,6 +737,9 @@ fn joint_block<T: Prob, M: RowMark, C: RowsCheck, const K: usize>(
         bad: _,
     } = acc;
     let mut buf = vec![0.0; if b.collect.is_some() { k } else { 0 }];
+    // Rows of many classes try `on_diagonal` before the scan for confident classes; for a few
+    // classes the scan is as cheap as that test.
+    let wide = k >= ON_DIAGONAL_MIN_K;
     for ((row, &s), i) in b.flat.chunks_exact(k.max(1)).zip(b.cls).zip(b.start..) {
         if let Some(c) = b.collect {
             let key = c
@@ -750,13 +753,17 @@ fn joint_block<T: Prob, M: RowMark, C: RowsCheck, const K: usize>(
             }
         }
         let best = check.max_of(row, i - b.start);
-        let (n_conf, last_conf) = confident_classes(row, cut);
+        let p_given = row[s].to_f64();
         // `row_verdict`'s guess and veto, with the first maximum looked for only in the rows
         // that need it (0.3% at 1M x 100 in the benchmarks). Whether a row is counted is data:
         // a select, not a branch.
-        let counted = n_conf > 0;
-        let g = guess_at(row, n_conf, last_conf, best);
-        let vetoed = veto_at_max(row, best, s, row[s].to_f64());
+        let (counted, g) = if wide && on_diagonal(row, s, p_given, best, cut[s]) {
+            (true, s)
+        } else {
+            let (n_conf, last_conf) = confident_classes(row, cut);
+            (n_conf > 0, guess_at(row, n_conf, last_conf, best))
+        };
+        let vetoed = veto_at_max(row, best, s, p_given);
         match cells {
             // `for_rows` lists cells only when K * K fits in a u32.
             Some(cells) if counted => cells.push((s * k + g) as u32),
@@ -770,6 +777,23 @@ fn joint_block<T: Prob, M: RowMark, C: RowsCheck, const K: usize>(
         marks[i - b.start].veto(vetoed);
         *issues += u64::from(off & !vetoed);
     }
+}
+
+/// Classes from which the joint pass tries `on_diagonal` first.
+const ON_DIAGONAL_MIN_K: usize = 32;
+
+/// True when the row's guess is surely its given class `s` without looking at the other
+/// classes' cuts: `p[s]` is confident (`>= cut_s`) and the row's first maximum. Then `s` is
+/// either the only confident class or, with several, the first maximum (cleanlab's
+/// global-argmax rule). Most correctly labelled rows pass; the test reads `row[..s]` for a tie
+/// with the maximum (without packing bits) instead of comparing every class with its cut.
+#[inline(always)]
+fn on_diagonal<T: Prob>(row: &[T], s: usize, p_given: f64, best: f64, cut_s: f64) -> bool {
+    p_given == best
+        && p_given >= cut_s
+        && !row[..s]
+            .iter()
+            .fold(false, |tie, v| tie | (v.to_f64() == best))
 }
 
 /// Uncalibrated counts as a (K, K) matrix with the diagonal forced to at least 1, in the

@@ -1078,10 +1078,13 @@ impl RowFlag {
             }
             RowFlag::ArgmaxNeqGiven => count::first_max(row, best) != s,
             RowFlag::OffDiagonal(cut) => {
-                let (n_conf, last_conf) = count::confident_classes(row, cut);
-                n_conf > 0
-                    && count::guess_at(row, n_conf, last_conf, best) != s
-                    && !count::veto_at_max(row, best, s, row[s].to_f64())
+                // The veto first: it needs only the maximum, and it clears most rows (those
+                // whose given label is the model's top class), which then skip the scan for
+                // confident classes.
+                !count::veto_at_max(row, best, s, row[s].to_f64()) && {
+                    let (n_conf, last_conf) = count::confident_classes(row, cut);
+                    n_conf > 0 && count::guess_at(row, n_conf, last_conf, best) != s
+                }
             }
         }
     }
