@@ -199,10 +199,22 @@ pub trait RowsCheck: Send + Sync + Copy {
     }
 
     /// The maximum of row `r` of the block (`count::row_max`).
-    fn max_of<T: Prob>(&mut self, row: &[T], r: usize) -> f64;
+    #[inline(always)]
+    fn max_of<T: Prob>(&mut self, row: &[T], _r: usize) -> f64 {
+        crate::count::row_max(row)
+    }
 
     /// After `max_of` has seen every row of the block. Ready for the next block.
-    fn finish<T: Prob>(&mut self, flat: &[T], start: usize, end: usize, k: usize) -> Option<usize>;
+    #[inline(always)]
+    fn finish<T: Prob>(
+        &mut self,
+        _flat: &[T],
+        _start: usize,
+        _end: usize,
+        _k: usize,
+    ) -> Option<usize> {
+        None
+    }
 }
 
 /// The `RowsCheck` for `rows` (`data::Rows`) and an optional tolerance, bound to `$c` for
@@ -241,33 +253,13 @@ impl RowsCheck for BlockFirst {
     fn begin<T: Prob>(&mut self, flat: &[T], start: usize, end: usize, k: usize) -> Option<usize> {
         block_first_bad(flat, start, end, k, self.tol)
     }
-
-    #[inline(always)]
-    fn max_of<T: Prob>(&mut self, row: &[T], _r: usize) -> f64 {
-        crate::count::row_max(row)
-    }
-
-    #[inline(always)]
-    fn finish<T: Prob>(&mut self, _: &[T], _: usize, _: usize, _: usize) -> Option<usize> {
-        None
-    }
 }
 
 /// Maxima only: the rows were validated before.
 #[derive(Clone, Copy, Debug)]
 pub struct NoCheck;
 
-impl RowsCheck for NoCheck {
-    #[inline(always)]
-    fn max_of<T: Prob>(&mut self, row: &[T], _r: usize) -> f64 {
-        crate::count::row_max(row)
-    }
-
-    #[inline(always)]
-    fn finish<T: Prob>(&mut self, _: &[T], _: usize, _: usize, _: usize) -> Option<usize> {
-        None
-    }
-}
+impl RowsCheck for NoCheck {}
 
 /// Maxima, each row quick-checked in the same read; `finish` checks the block exactly from its
 /// first row not passed for sure (validation fused into a kernel's pass: one read of
