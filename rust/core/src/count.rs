@@ -1,6 +1,6 @@
 //! Confident thresholds, the confident joint and its calibration (cleanlab 2.9 `count`).
 
-use crate::data::{classes_into, Label, Prob, Rows};
+use crate::data::{classes_into, Label, Native, Prob, Rows};
 use crate::error::{Error, Result};
 use crate::mask::{mask64, mask64_scalar};
 use crate::parallel;
@@ -370,7 +370,7 @@ pub fn guess_at<T: Prob>(row: &[T], n_conf: u32, last_conf: usize, best: f64) ->
 }
 
 #[inline(always)]
-fn max2(a: f64, b: f64) -> f64 {
+fn max2<N: PartialOrd>(a: N, b: N) -> N {
     if b > a {
         b
     } else {
@@ -378,23 +378,33 @@ fn max2(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Maximum of a row (NaN ignored; -inf for an empty row) in 4 independent lanes reduced as a
-/// tree (short dependency chains, vectorisable); a maximum is exact in any order.
+/// Maximum of a row (NaN ignored; -inf for an empty row) in independent lanes, those
+/// `validate::native_lanes` picks, reduced as a tree (short dependency chains, vectorisable);
+/// a maximum is exact in any order and type.
 #[inline(always)]
 pub fn row_max<T: Prob>(row: &[T]) -> f64 {
-    const L: usize = 4;
-    let mut m = [f64::NEG_INFINITY; L];
+    if crate::validate::native_lanes::<T>(row.len()) {
+        row_max_in::<T, T::Native, 8>(row, T::native)
+    } else {
+        row_max_in::<T, f64, 4>(row, T::to_f64)
+    }
+}
+
+/// `row_max` in `L` lanes of `N`, the values converted by `conv`.
+#[inline(always)]
+fn row_max_in<T: Prob, N: Native, const L: usize>(row: &[T], conv: impl Fn(T) -> N) -> f64 {
+    let mut m = [N::NEG_INFINITY; L];
     let chunks = row.chunks_exact(L);
     let rest = chunks.remainder();
     for ch in chunks {
         for l in 0..L {
-            m[l] = max2(m[l], ch[l].to_f64());
+            m[l] = max2(m[l], conv(ch[l]));
         }
     }
-    for (l, v) in rest.iter().enumerate() {
-        m[l] = max2(m[l], v.to_f64());
+    for (l, &v) in rest.iter().enumerate() {
+        m[l] = max2(m[l], conv(v));
     }
-    max2(max2(m[0], m[1]), max2(m[2], m[3]))
+    crate::validate::lane_tree(m, max2).into_f64()
 }
 
 /// One pass over a row (after its maximum) with the cuts `t - 1e-6` per class:
@@ -405,7 +415,7 @@ pub fn row_max<T: Prob>(row: &[T]) -> f64 {
 /// classes, or whose maximum ties the boosted given-label value, so those two look for it only
 /// then.
 #[inline(always)]
-pub fn scan_conf<T: Prob>(row: &[T], cut: &[f64]) -> (u32, usize, f64) {
+pub fn scan_conf<T: Prob>(row: &[T], cut: &[T::Native]) -> (u32, usize, f64) {
     let (n_conf, last_conf) = confident_classes(row, cut);
     (n_conf, last_conf, row_max(row))
 }
@@ -413,14 +423,14 @@ pub fn scan_conf<T: Prob>(row: &[T], cut: &[f64]) -> (u32, usize, f64) {
 /// `scan_conf` without the maximum: `(n_conf, last_conf)`. Confident classes are collected as
 /// bit masks (branch-free), so the last one is a bit scan.
 #[inline(always)]
-pub fn confident_classes<T: Prob>(row: &[T], cut: &[f64]) -> (u32, usize) {
+pub fn confident_classes<T: Prob>(row: &[T], cut: &[T::Native]) -> (u32, usize) {
     // Rows and cuts have the same length (K); slicing the cuts to the row keeps that length a
     // compile-time constant in kernels built for one width.
     let cut = &cut[..row.len()];
     let mut n_conf = 0u32;
     let mut last_conf = 0usize;
     for (w, (pw, cw)) in row.chunks(64).zip(cut.chunks(64)).enumerate() {
-        let conf = mask64(pw, cw, |p, c| p.to_f64() >= c);
+        let conf = mask64(pw, cw, |p, c| p.native() >= c);
         // Only 0, 1 or "several" matters. Selects, not branches: which case a row is in is data.
         n_conf += u32::from(conf != 0) + u32::from(conf & conf.wrapping_sub(1) != 0);
         let hi = (w * 64 + 63).wrapping_sub(conf.leading_zeros() as usize);
@@ -436,8 +446,19 @@ pub fn first_max<T: Prob>(row: &[T], best: f64) -> usize {
     if best == f64::NEG_INFINITY {
         return 0;
     }
+    if crate::validate::native_lanes::<T>(row.len()) {
+        // `best` is one of the row's values, so it converts back exactly.
+        first_equal(row, T::cut_up(best), T::native)
+    } else {
+        first_equal(row, best, T::to_f64)
+    }
+}
+
+/// The first position of `v` in `row` (values converted by `conv`), 0 when there is none.
+#[inline(always)]
+fn first_equal<T: Prob, N: PartialEq + Copy>(row: &[T], v: N, conv: impl Fn(T) -> N) -> usize {
     for (w, pw) in row.chunks(64).enumerate() {
-        let top = mask64_scalar(pw, best, |p, b| p.to_f64() == b);
+        let top = mask64_scalar(pw, v, |p, b| conv(p) == b);
         if top != 0 {
             return w * 64 + top.trailing_zeros() as usize;
         }
@@ -582,7 +603,7 @@ fn joint_pass_marking<T: Prob, L: Label, M: RowMark>(
     let pass = JointBlocks {
         labels,
         rows: &rows,
-        cut: confidence_cuts(thresholds),
+        cut: native_cuts::<T>(thresholds),
         want_indices,
         collect,
     };
@@ -599,7 +620,7 @@ fn joint_pass_marking<T: Prob, L: Label, M: RowMark>(
 struct JointBlocks<'a, 'r, T: Prob, L: Label> {
     labels: ArrayView1<'a, L>,
     rows: &'r Rows<'a, T>,
-    cut: Vec<f64>,
+    cut: Vec<T::Native>,
     want_indices: bool,
     collect: Option<&'r Collect<'r>>,
 }
@@ -705,12 +726,21 @@ pub fn confidence_cuts(thresholds: &[f64]) -> Vec<f64> {
     thresholds.iter().map(|t| t - CONFIDENCE_SLACK).collect()
 }
 
+/// `confidence_cuts` in the native type of `T` (`Prob::cut_up`): a value is confident by one
+/// exactly when it is by the other.
+pub fn native_cuts<T: Prob>(thresholds: &[f64]) -> Vec<T::Native> {
+    confidence_cuts(thresholds)
+        .into_iter()
+        .map(T::cut_up)
+        .collect()
+}
+
 /// One sub-block of rows for `joint_block`.
-struct JointBlock<'a, T> {
+struct JointBlock<'a, T: Prob> {
     flat: &'a [T],
     cls: &'a [usize],
     start: usize,
-    cut: &'a [f64],
+    cut: &'a [T::Native],
     want_indices: bool,
     collect: Option<&'a Collect<'a>>,
 }
@@ -788,12 +818,14 @@ const ON_DIAGONAL_MIN_K: usize = 32;
 /// global-argmax rule). Most correctly labelled rows pass; the test reads `row[..s]` for a tie
 /// with the maximum (without packing bits) instead of comparing every class with its cut.
 #[inline(always)]
-fn on_diagonal<T: Prob>(row: &[T], s: usize, p_given: f64, best: f64, cut_s: f64) -> bool {
-    p_given == best
-        && p_given >= cut_s
-        && !row[..s]
+fn on_diagonal<T: Prob>(row: &[T], s: usize, p_given: f64, best: f64, cut_s: T::Native) -> bool {
+    p_given == best && row[s].native() >= cut_s && {
+        // `best` is one of the row's values, so it converts back exactly.
+        let best = T::cut_up(best);
+        !row[..s]
             .iter()
-            .fold(false, |tie, v| tie | (v.to_f64() == best))
+            .fold(false, |tie, v| tie | (v.native() == best))
+    }
 }
 
 /// Uncalibrated counts as a (K, K) matrix with the diagonal forced to at least 1, in the

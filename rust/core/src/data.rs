@@ -109,17 +109,71 @@ macro_rules! for_rows {
     };
 }
 
-/// A probability element; converted to f64 before any arithmetic.
+/// A probability element. Scores and sums that are kept are worked out in f64; the reads of
+/// every value (compares with cuts, row maxima and minima, validation's quick sums) work in
+/// its `Native` type.
 pub trait Prob: Copy + Send + Sync + 'static {
+    /// The type compares and quick reductions of these values run in: the values' own for f64
+    /// and f32 (f32 compares are exact and take half the vector width of f64 ones), f64 for
+    /// f16, which has no arithmetic of its own.
+    type Native: Native;
+    /// Lanes of the quick row reductions (maximum, minimum, sum) in the native type: two SSE
+    /// registers' worth, 4 for f64 and 8 for f32.
+    const LANES: usize = 4;
     fn to_f64(self) -> f64;
+    fn native(self) -> Self::Native;
+    /// The smallest native value at or above `c`: for every value `p`,
+    /// `p.native() >= Self::cut_up(c)` exactly when `p.to_f64() >= c`.
+    fn cut_up(c: f64) -> Self::Native;
     /// The row itself when it already is a contiguous f64 slice (no conversion needed).
     fn as_f64_slice(row: &[Self]) -> Option<&[f64]>;
 }
 
+/// What kernels need of a `Prob::Native` type.
+pub trait Native: Copy + PartialOrd + std::ops::Add<Output = Self> + Send + Sync + 'static {
+    const ZERO: Self;
+    const INFINITY: Self;
+    const NEG_INFINITY: Self;
+    /// Unit roundoff of a sum in this type (half its machine epsilon).
+    const UNIT_ROUNDOFF: f64;
+    fn into_f64(self) -> f64;
+}
+
+impl Native for f64 {
+    const ZERO: Self = 0.0;
+    const INFINITY: Self = f64::INFINITY;
+    const NEG_INFINITY: Self = f64::NEG_INFINITY;
+    const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
+    #[inline(always)]
+    fn into_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Native for f32 {
+    const ZERO: Self = 0.0;
+    const INFINITY: Self = f32::INFINITY;
+    const NEG_INFINITY: Self = f32::NEG_INFINITY;
+    const UNIT_ROUNDOFF: f64 = f32::EPSILON as f64 / 2.0;
+    #[inline(always)]
+    fn into_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
 impl Prob for f64 {
+    type Native = f64;
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self
+    }
+    #[inline(always)]
+    fn native(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn cut_up(c: f64) -> f64 {
+        c
     }
     #[inline(always)]
     fn as_f64_slice(row: &[Self]) -> Option<&[f64]> {
@@ -128,9 +182,28 @@ impl Prob for f64 {
 }
 
 impl Prob for f32 {
+    type Native = f32;
+    const LANES: usize = 8;
     #[inline(always)]
     fn to_f64(self) -> f64 {
         f64::from(self)
+    }
+    #[inline(always)]
+    fn native(self) -> f32 {
+        self
+    }
+    /// `c` rounded to the nearest f32, moved up one step when that fell below `c`. No f32
+    /// lies strictly between the nearest one below `c` and the next one up, so the result is
+    /// the smallest f32 at or above `c` (`+inf` above the largest finite f32, NaN for NaN).
+    #[inline]
+    fn cut_up(c: f64) -> f32 {
+        #[allow(clippy::cast_possible_truncation)]
+        let x = c as f32;
+        if f64::from(x) < c {
+            x.next_up()
+        } else {
+            x
+        }
     }
     #[inline(always)]
     fn as_f64_slice(_: &[Self]) -> Option<&[f64]> {
@@ -139,9 +212,18 @@ impl Prob for f32 {
 }
 
 impl Prob for f16 {
+    type Native = f64;
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self.to_f64()
+    }
+    #[inline(always)]
+    fn native(self) -> f64 {
+        self.to_f64()
+    }
+    #[inline(always)]
+    fn cut_up(c: f64) -> f64 {
+        c
     }
     #[inline(always)]
     fn as_f64_slice(_: &[Self]) -> Option<&[f64]> {

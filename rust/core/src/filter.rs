@@ -958,7 +958,7 @@ pub fn label_issues<T: Prob, L: Label>(
         FilterBy::ConfidentLearning => {
             // The flag pass validates the rows when the thresholds pass did not.
             let (t, validate) = count::thresholds_for_joint(labels, pred_probs, tol)?;
-            let cut = count::confidence_cuts(&t);
+            let cut = count::native_cuts::<T>(&t);
             let mask = per_row_mask(&rows, labels, par, validate, &RowFlag::OffDiagonal(cut))?;
             Ok(Issues {
                 mask,
@@ -1057,20 +1057,20 @@ pub fn label_issues<T: Prob, L: Label>(
 
 /// The one-row rules of `per_row_mask` (an enum, not a closure, so that each is inlined into
 /// the width-specialised loops of `for_rows!`).
-enum RowFlag {
+enum RowFlag<N> {
     /// argmax != given and the 1e-6-boosted argmax != given (filter_by="predicted_neq_given").
     PredictedNeqGiven,
     /// argmax != given (cleanlab `find_predicted_neq_given`).
     ArgmaxNeqGiven,
     /// Off the diagonal of the confident joint and not vetoed, with these cuts (thresholds -
-    /// 1e-6): filter_by="confident_learning".
-    OffDiagonal(Vec<f64>),
+    /// 1e-6) in the rows' native type (`count::native_cuts`): filter_by="confident_learning".
+    OffDiagonal(Vec<N>),
 }
 
-impl RowFlag {
+impl<N: Copy> RowFlag<N> {
     /// The flag of a row with given label `s` and maximum `best` (`count::row_max`).
     #[inline(always)]
-    fn flag<T: Prob>(&self, row: &[T], s: usize, best: f64) -> bool {
+    fn flag<T: Prob<Native = N>>(&self, row: &[T], s: usize, best: f64) -> bool {
         match self {
             RowFlag::PredictedNeqGiven => {
                 // Not vetoed means the boosted argmax is not `s`, so neither is the argmax.
@@ -1096,7 +1096,7 @@ fn per_row_mask<T: Prob, L: Label>(
     labels: ArrayView1<'_, L>,
     par: bool,
     tol: Option<f64>,
-    flag: &RowFlag,
+    flag: &RowFlag<T::Native>,
 ) -> Result<Vec<bool>> {
     let mut mask = vec![false; rows.n()];
     let bad = crate::with_rows_check!(rows, tol, |check| {
@@ -1114,7 +1114,7 @@ fn flag_rows<T: Prob, L: Label, C: RowsCheck>(
     labels: ArrayView1<'_, L>,
     par: bool,
     check: C,
-    flag: &RowFlag,
+    flag: &RowFlag<T::Native>,
     mask: &mut [bool],
 ) -> Option<usize> {
     let k = rows.k();

@@ -26,8 +26,10 @@ fn prob() -> impl Strategy<Value = f64> {
 
 /// A row's guess and veto as the kernels reach them: `scan_conf`, then `guess_at` and
 /// `veto_at_max` (which look for the first maximum only when it matters).
+/// The cuts are given in f64 and compared in the rows' native type (`Prob::cut_up`).
 fn kernel_verdict<T: Prob>(row: &[T], given: usize, cut: &[f64]) -> (Option<usize>, bool) {
-    let (n_conf, last_conf, best) = count::scan_conf(row, cut);
+    let cut: Vec<T::Native> = cut.iter().map(|&c| T::cut_up(c)).collect();
+    let (n_conf, last_conf, best) = count::scan_conf(row, &cut);
     let guess = (n_conf > 0).then(|| count::guess_at(row, n_conf, last_conf, best));
     (
         guess,
@@ -413,6 +415,49 @@ proptest! {
         let oracle = (0..n).find(|&r| !row_ok(&flat[r * k..(r + 1) * k], tol));
         prop_assert_eq!(block_first_bad(&flat, 3, 3 + n, k, tol), oracle.map(|r| r + 3));
     }
+
+    /// The same for f32 rows, whose quick sums run in f32 (eight lanes) when rows are wide:
+    /// sums of the values as f64 land a few f32 steps of the last value, or a thousand, either
+    /// side of `1 +- tol`. `block_first_bad` agrees with `row_ok` on the rows as f64, and the
+    /// per-row `QuickCheck` passes no row that `row_ok` fails.
+    #[test]
+    fn f32_sums_at_the_tolerance_validate_like_row_ok(
+        k in prop_oneof![1usize..12, 17usize..40, 90usize..130],
+        raw in prop::collection::vec(prop::collection::vec(0.001f64..1.0, 130), 1..12),
+        side in prop::collection::vec((any::<bool>(), -40i32..40, any::<bool>()), 12),
+        tol in prop_oneof![Just(1e-4), Just(1e-6), Just(1e-3)],
+    ) {
+        use labelsieve_core::validate::QuickCheck;
+        let mut flat: Vec<f32> = Vec::new();
+        for (r, row) in raw.iter().enumerate() {
+            let (above, steps, far) = side[r];
+            let target = if above { 1.0 + tol } else { 1.0 - tol };
+            let s: f64 = row[..k].iter().sum();
+            let mut row: Vec<f32> = row[..k].iter().map(|v| (v / s * target) as f32).collect();
+            let sum64 = |row: &[f32]| row.iter().map(|&v| f64::from(v)).sum::<f64>();
+            // Walk the last value to the f32 nearest the target sum, then some steps away.
+            for _ in 0..4 {
+                let got = sum64(&row);
+                row[k - 1] = (f64::from(row[k - 1]) + target - got) as f32;
+            }
+            let steps = if far { steps * 1000 } else { steps };
+            for _ in 0..steps.unsigned_abs() {
+                let v = row[k - 1];
+                row[k - 1] = if steps > 0 { v.next_up() } else { v.next_down().max(0.0) };
+            }
+            flat.extend(row);
+        }
+        let n = flat.len() / k;
+        let as64: Vec<f64> = flat.iter().map(|&v| f64::from(v)).collect();
+        let oracle = (0..n).find(|&r| !row_ok(&as64[r * k..(r + 1) * k], tol));
+        prop_assert_eq!(block_first_bad(&flat, 3, 3 + n, k, tol), oracle.map(|r| r + 3));
+        let quick = QuickCheck::new::<f32>(k, tol);
+        for r in 0..n {
+            if quick.max_and_ok(&flat[r * k..(r + 1) * k]).1 {
+                prop_assert!(row_ok(&as64[r * k..(r + 1) * k], tol), "row {} passed", r);
+            }
+        }
+    }
 }
 
 #[test]
@@ -432,5 +477,31 @@ fn row_stats_maximum_is_row_max() {
         let finite: Vec<f64> = row.iter().copied().filter(|v| !v.is_nan()).collect();
         assert_eq!(min, finite.iter().copied().fold(f64::INFINITY, f64::min));
         assert_eq!(sum.is_nan(), row.iter().any(|v| v.is_nan()));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// A cut moved to the f32 grid decides `p >= cut` for every f32 `p` exactly as the f64 cut
+    /// does: at the cut's own f32 neighbours, at the f32 values next to those, and on a random
+    /// f32 value. Cuts on and off the f32 grid, signed zeros, tiny, huge and infinite.
+    #[test]
+    fn f32_cuts_decide_as_the_f64_ones(
+        c in prop_oneof![
+            0.0f64..1.0,
+            (0.0f32..1.0).prop_map(f64::from),
+            (0.0f32..1.0).prop_map(|x| f64::from(x) + 1e-12),
+            (0.0f32..1.0).prop_map(|x| f64::from(x) - 1e-12),
+            Just(0.0), Just(-0.0), Just(-1e-6), Just(1e-300), Just(-1e300), Just(1e300),
+            Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(f64::from(f32::MAX)),
+        ],
+        p in any::<f32>(),
+    ) {
+        let cut = <f32 as Prob>::cut_up(c);
+        let near = c as f32;
+        for q in [p, near, near.next_up(), near.next_down(), cut, cut.next_down(), 0.0, -0.0] {
+            prop_assert_eq!(q >= cut, f64::from(q) >= c, "p {} cut {} from {}", q, cut, c);
+        }
     }
 }
