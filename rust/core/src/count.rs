@@ -772,9 +772,7 @@ fn joint_block<T: Prob, M: RowMark, C: RowsCheck, const K: usize>(
     let wide = k >= ON_DIAGONAL_MIN_K;
     for ((row, &s), i) in b.flat.chunks_exact(k.max(1)).zip(b.cls).zip(b.start..) {
         if let Some(c) = b.collect {
-            let key = c
-                .scorer
-                .score(crate::data::row_f64(row, &mut buf), s, &mut []);
+            let key = c.scorer.score_row(row, s, &mut buf, &mut []);
             if key < c.lo {
                 marks[i - b.start].mark();
                 *sure_count += 1;

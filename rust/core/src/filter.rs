@@ -1023,7 +1023,7 @@ pub fn label_issues<T: Prob, L: Label>(
                         for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(&cls).zip(start..) {
                             let key = match method {
                                 Method::SelfConfidence => row[s].to_f64(),
-                                _ => scorer.score(row_f64(row, &mut buf), s, &mut adj),
+                                _ => scorer.score_row(row, s, &mut buf, &mut adj),
                             };
                             if key <= acc.bound_key() {
                                 acc.offer(key, i);

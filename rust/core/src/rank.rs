@@ -63,6 +63,22 @@ impl Scorer {
         self.method == Method::SelfConfidence && self.adjust.is_none()
     }
 
+    /// Score of a row of any probability type with given label `s`, read in place where the
+    /// method allows: self-confidence reads one value, normalized margin takes the maximum of
+    /// the other classes in the row's native type (`other_max`). Otherwise (adjusted
+    /// probabilities, confidence-weighted entropy) the row is converted into `buf` first; `adj`
+    /// is `score`'s. Both of length K.
+    #[inline(always)]
+    pub fn score_row<T: Prob>(&self, row: &[T], s: usize, buf: &mut [f64], adj: &mut [f64]) -> f64 {
+        match (self.method, &self.adjust) {
+            (Method::SelfConfidence, None) => row[s].to_f64(),
+            (Method::NormalizedMargin, None) => {
+                normalized_margin(row[s].to_f64(), other_max(row, s))
+            }
+            _ => self.score(row_f64(row, buf), s, adj),
+        }
+    }
+
     /// Score of one row with given label `s`; `buf` (length K) holds adjusted probabilities.
     #[inline(always)]
     pub fn score(&self, row: &[f64], s: usize, buf: &mut [f64]) -> f64 {
@@ -81,15 +97,7 @@ impl Scorer {
         };
         match self.method {
             Method::SelfConfidence => row[s],
-            Method::NormalizedMargin => {
-                let mut other = f64::NEG_INFINITY;
-                for (j, &p) in row.iter().enumerate() {
-                    if j != s && p > other {
-                        other = p;
-                    }
-                }
-                (row[s] - other + 1.0) / 2.0
-            }
+            Method::NormalizedMargin => normalized_margin(row[s], other_max(row, s)),
             Method::ConfidenceWeightedEntropy => {
                 let sc = row[s].max(1e-6);
                 let xlogx = |p: f64| if p == 0.0 { 0.0 } else { p * p.ln() };
@@ -98,6 +106,28 @@ impl Scorer {
                 (1.0 + x).ln() / x.max(1e-6)
             }
         }
+    }
+}
+
+/// cleanlab's normalized margin of a row: `(p_given - other + 1) / 2`, `other` the largest
+/// probability of another class.
+#[inline(always)]
+fn normalized_margin(p_given: f64, other: f64) -> f64 {
+    (p_given - other + 1.0) / 2.0
+}
+
+/// The largest value of the row outside position `s` (-inf when there is none), as the
+/// maxima of the values before and after it (`count::row_max`: in lanes, exact in any order
+/// and type). Of equal maxima only the sign of a zero can differ, and a zero's sign is lost in
+/// `normalized_margin`'s `+ 1`.
+#[inline(always)]
+fn other_max<T: Prob>(row: &[T], s: usize) -> f64 {
+    let before = crate::count::row_max(&row[..s]);
+    let after = crate::count::row_max(&row[s + 1..]);
+    if after > before {
+        after
+    } else {
+        before
     }
 }
 
@@ -147,7 +177,7 @@ fn score_rows<T: Prob, L: Label, C: RowsCheck>(
                 out[i] = if direct {
                     row[c].to_f64()
                 } else {
-                    scorer.score(row_f64(row, &mut buf), c, &mut adj)
+                    scorer.score_row(row, c, &mut buf, &mut adj)
                 };
             });
             check.finish(flat, s, e, k)
@@ -248,7 +278,7 @@ pub fn order_label_issues<T: Prob, L: Label>(
                     let score = if given_only {
                         given[o]
                     } else {
-                        scorer.score(row_f64(row, &mut buf), s, &mut adj)
+                        scorer.score_row(row, s, &mut buf, &mut adj)
                     };
                     part[w] = encode(score, first + o);
                     w += 1;

@@ -505,3 +505,39 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// `Scorer::score_row`, which reads f64 and f32 rows in place for the unadjusted
+    /// self-confidence and normalized margin, gives the bits `Scorer::score` gives on the row
+    /// converted to f64, for every method, with and without adjustment; rows full of ties and
+    /// signed zeros, the given class anywhere including both ends.
+    #[test]
+    fn scores_read_in_place_equal_scores_of_converted_rows(
+        raw in prop::collection::vec(prob(), 2..130),
+        given in any::<prop::sample::Index>(),
+        adjust in any::<bool>(),
+    ) {
+        use labelsieve_core::rank::{Method, Scorer};
+        let k = raw.len();
+        let s = given.index(k);
+        let t: Vec<f64> = (0..k).map(|j| 0.1 + 0.01 * (j % 7) as f64).collect();
+        let row32: Vec<f32> = raw.iter().map(|&x| x as f32).collect();
+        let row32_64: Vec<f64> = row32.iter().map(|&x| f64::from(x)).collect();
+        for method in [Method::SelfConfidence, Method::NormalizedMargin, Method::ConfidenceWeightedEntropy] {
+            let adjusted = adjust && method != Method::ConfidenceWeightedEntropy;
+            let scorer = Scorer::new(method, adjusted.then_some(&t[..]), k).unwrap();
+            let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
+            let want = scorer.score(&raw, s, &mut adj);
+            prop_assert_eq!(scorer.score_row(&raw, s, &mut buf, &mut adj).to_bits(), want.to_bits(), "{:?} f64", method);
+            let want32 = scorer.score(&row32_64, s, &mut adj);
+            prop_assert_eq!(scorer.score_row(&row32, s, &mut buf, &mut adj).to_bits(), want32.to_bits(), "{:?} f32", method);
+            if method == Method::NormalizedMargin && !adjusted {
+                // cleanlab's definition, written out: the largest other value, first found.
+                let other = (0..k).filter(|&j| j != s).map(|j| raw[j]).fold(f64::NEG_INFINITY, |a, b| if b > a { b } else { a });
+                prop_assert_eq!(want.to_bits(), ((raw[s] - other + 1.0) / 2.0).to_bits());
+            }
+        }
+    }
+}
