@@ -145,18 +145,17 @@ fn add_lanes<T: Prob, N: Native, const L: usize>(
     lane_tree(s, |a, b| a + b).into_f64()
 }
 
-/// `L` lanes (a power of two) combined pairwise, neighbours first: `log2(L)` levels, so
+/// `L` lanes (4 or 8) combined pairwise, neighbours first: `log2(L)` levels, so
 /// `((s0 + s1) + (s2 + s3))` for four lanes.
 #[inline(always)]
-pub(crate) fn lane_tree<N: Copy, const L: usize>(mut s: [N; L], f: impl Fn(N, N) -> N) -> N {
-    let mut width = L;
-    while width > 1 {
-        width /= 2;
-        for i in 0..width {
-            s[i] = f(s[2 * i], s[2 * i + 1]);
-        }
+pub(crate) fn lane_tree<N: Copy, const L: usize>(s: [N; L], f: impl Fn(N, N) -> N) -> N {
+    debug_assert!(L == 4 || L == 8);
+    let half = |o: usize| f(f(s[o], s[o + 1]), f(s[o + 2], s[o + 3]));
+    if L == 8 {
+        f(half(0), half(4))
+    } else {
+        half(0)
     }
-    s[0]
 }
 
 #[inline(always)]
