@@ -29,11 +29,11 @@ pub fn row_ok(row: &[f64], tol: f64) -> bool {
 /// First row of a flat block of rows `start..end` (length `k` each) that fails `row_ok`.
 ///
 /// Same verdict as `row_ok` on every row. One read of the block (`quick_scan`) gives its range
-/// and each row's sum in four lanes; when the block lies in [0, 1 + 1e-6], every row whose
-/// quick sum is clear of the tolerance by more than any difference in rounding passes, and only
-/// from the first row that is not is the block summed again left to right (`exact_sums`): a row
-/// then passes iff that sum is finite and within `tol` of 1 (NaN makes it NaN). A block out of
-/// range is re-checked row by row with `row_ok`.
+/// and each row's sum in lanes (`native_lanes`); when the block lies in [0, 1 + 1e-6], every
+/// row whose quick sum is clear of the tolerance by more than any difference in rounding
+/// passes, and only from the first row that is not is the block summed again left to right
+/// (`exact_sums`): a row then passes iff that sum is finite and within `tol` of 1 (NaN makes it
+/// NaN). A block out of range is re-checked row by row with `row_ok`.
 #[inline]
 pub fn block_first_bad<T: Prob>(
     flat: &[T],
@@ -88,7 +88,9 @@ fn quick_scan<T: Prob>(flat: &[T], k: usize, tol: f64) -> (f64, f64, Option<usiz
 
 /// Whether rows of `k` values of `T` are reduced in `Prob::LANES` lanes of their native type
 /// (f32 rows of more than 16 values) rather than in four lanes of f64: for narrower f32 rows
-/// the conversions measured faster (10M x 10: 5% on the joint pass and the scores).
+/// the conversions measured faster (10M x 10: 3-10% on the joint pass and the scores).
+/// `Prob::LANES` serves as the flag: the lane counts themselves are written where they are
+/// used (const generics cannot take it), so only 4 and 8 are supported.
 #[inline(always)]
 pub fn native_lanes<T: Prob>(k: usize) -> bool {
     T::LANES == 8 && k > 16
