@@ -21,6 +21,9 @@ pub const fn width<const K: usize>(k: usize) -> usize {
     }
 }
 
+/// The widest rows that `by_width!` and `for_rows!` build a copy for.
+pub const MAX_UNROLLED: usize = 16;
+
 /// `$f::<.., K>(args)` with `K` = the class count `$k` when it is between 2 and 16 (a kernel
 /// specialised for that width, see `width`) and `K = 0` (any width) otherwise. Type parameters
 /// before `K` are usually written `_`.
@@ -367,6 +370,22 @@ impl<'a, T: Prob> Rows<'a, T> {
             s = e;
         }
         None
+    }
+
+    /// Load the first and last value of each of the rows `rows` (a sparse sample) in a loop of
+    /// loads alone, so that their cache misses overlap before a loop whose per-row work (and
+    /// branches on the values) would take them one at a time. Nothing is returned.
+    #[inline]
+    pub fn touch_rows(&self, rows: impl Iterator<Item = usize>) {
+        if self.k == 0 {
+            return;
+        }
+        let mut acc = [0.0f64; 2];
+        for i in rows {
+            acc[0] += self.get(i, 0);
+            acc[1] += self.get(i, self.k - 1);
+        }
+        std::hint::black_box(acc);
     }
 
     /// The single element (i, j) as f64.

@@ -393,7 +393,9 @@ impl PruneState {
             || -> Sample { (vec![Vec::new(); k], vec![Vec::new(); slots]) },
             |(class_keys, cell_keys): &mut Sample, range| {
                 let mut buf = vec![0.0; k];
-                for i in (range.start.next_multiple_of(stride)..range.end).step_by(stride) {
+                let sampled = (range.start.next_multiple_of(stride)..range.end).step_by(stride);
+                rows.touch_rows(sampled.clone());
+                for i in sampled {
                     let s = labels[i].class();
                     let class_on = capped(plan.class_num[s]);
                     if !class_on && !plan.cells[s].iter().any(|&(_, n)| capped(n)) {
@@ -854,13 +856,18 @@ impl PruneState {
             FilterBy::PruneByNoiseRate => PICK_CELL,
             _ => PICK_CLASS | PICK_CELL,
         };
-        let keep = |f: u8| f & VETOED == 0 && f & need == need;
+        // Not vetoed and picked by every rule needed, in one comparison: a loop without
+        // branches (with `&&` it took 6% of prune_by_noise_rate at 10M x 10 on one thread). The
+        // bytes become 0 or 1 in place, in parallel on large inputs; the conversion to `bool`
+        // then reuses their allocation.
+        let keep = |f: u8| u8::from(f & (VETOED | need) == need);
         if parallel::worth_parallel(flags.len()) {
             use rayon::prelude::*;
-            flags.par_iter().map(|&f| keep(f)).collect()
+            flags.par_iter_mut().for_each(|f| *f = keep(*f));
         } else {
-            flags.into_iter().map(keep).collect()
+            flags.iter_mut().for_each(|f| *f = keep(*f));
         }
+        flags.into_iter().map(|f| f != 0).collect()
     }
 
     /// Flagged global row indices, ascending, after the argmax veto (a state without sure
@@ -1211,7 +1218,9 @@ fn low_score_band<T: Prob, L: Label>(
         || (Vec::new(), 0usize),
         |(keys, issues): &mut (Vec<f64>, usize), range| {
             let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
-            for i in (range.start.next_multiple_of(stride)..range.end).step_by(stride) {
+            let sampled = (range.start.next_multiple_of(stride)..range.end).step_by(stride);
+            rows.touch_rows(sampled.clone());
+            for i in sampled {
                 let row = rows.row(i, &mut buf);
                 let s = labels[i].class();
                 *issues += usize::from(issue.flag(row, s, count::row_max(row)));

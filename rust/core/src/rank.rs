@@ -73,7 +73,12 @@ impl Scorer {
         match (self.method, &self.adjust) {
             (Method::SelfConfidence, None) => row[s].to_f64(),
             (Method::NormalizedMargin, None) => {
-                normalized_margin(row[s].to_f64(), other_max(row, s))
+                let other = if row.len() <= crate::data::MAX_UNROLLED {
+                    other_max_masked(row, s)
+                } else {
+                    other_max(row, s)
+                };
+                normalized_margin(row[s].to_f64(), other)
             }
             _ => self.score(row_f64(row, buf), s, adj),
         }
@@ -129,6 +134,24 @@ fn other_max<T: Prob>(row: &[T], s: usize) -> f64 {
     } else {
         before
     }
+}
+
+/// `other_max` for narrow rows: one pass over the whole row with position `s` read as -inf
+/// (selected by bits, without a branch), kept in four lanes. Built per width (`for_rows!`), the
+/// pass is unrolled, where `other_max`'s two slices of run-time length each take a loop with a
+/// remainder; a single running maximum would be a chain of K dependent steps. At 10M x 10 the
+/// normalized_margin scores took twice as long as the self_confidence ones.
+#[inline(always)]
+fn other_max_masked<T: Prob>(row: &[T], s: usize) -> f64 {
+    let mut lanes = [f64::NEG_INFINITY; 4];
+    for (j, &v) in row.iter().enumerate() {
+        let keep = 0u64.wrapping_sub(u64::from(j != s));
+        let v =
+            f64::from_bits((v.to_f64().to_bits() & keep) | (f64::NEG_INFINITY.to_bits() & !keep));
+        let m = &mut lanes[j % 4];
+        *m = if v > *m { v } else { *m };
+    }
+    crate::validate::lane_tree(lanes, |a, b| if b > a { b } else { a })
 }
 
 /// Scores of every row (validating rows as they are read).
