@@ -289,21 +289,27 @@ pub fn order_label_issues<T: Prob, L: Label>(
     let given_only = scorer.given_only();
     let fill = |(range, part): (std::ops::Range<usize>, &mut [u128])| {
         let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
-        let (mut cls, mut given) = (Vec::new(), Vec::new());
+        let (mut cls, mut given, mut keys) = (Vec::new(), Vec::new(), Vec::new());
         let mut w = 0;
         rows.for_blocks(range, |first, end, flat| {
             classes_into(labels, first..end, &mut cls);
             if given_only {
                 given_into(flat, k, &cls, &mut given);
+                // Every row's key is written and the flagged ones kept by advancing the end
+                // (which rows are flagged is data: a branch on the mask mispredicts).
+                keys.resize(given.len() + 1, 0);
+                let mut m = 0;
+                for (o, &g) in given.iter().enumerate() {
+                    keys[m] = encode(g, first + o);
+                    m += usize::from(mask[first + o]);
+                }
+                part[w..w + m].copy_from_slice(&keys[..m]);
+                w += m;
+                return None;
             }
             for (o, (row, &s)) in flat.chunks_exact(k.max(1)).zip(&cls).enumerate() {
                 if mask[first + o] {
-                    let score = if given_only {
-                        given[o]
-                    } else {
-                        scorer.score_row(row, s, &mut buf, &mut adj)
-                    };
-                    part[w] = encode(score, first + o);
+                    part[w] = encode(scorer.score_row(row, s, &mut buf, &mut adj), first + o);
                     w += 1;
                 }
             }
