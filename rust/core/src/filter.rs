@@ -660,7 +660,11 @@ impl PruneState {
         // at a time for the whole block, which issues those loads together (at 1M x 100 the
         // prune_by_noise_rate selection goes from about 110 to 103 ms on two threads); narrow
         // rows are read in order anyway and lose by it (10M x 10: 128 -> 145 ms).
-        let touch = wide && plan.cells.iter().any(|c| !c.is_empty());
+        let cells = plan.cells.iter().any(|c| !c.is_empty());
+        let touch = wide && cells;
+        // Narrow rows of classes with cells are screened a block at a time (see `Screen`).
+        let narrow = !wide && k <= crate::data::MAX_UNROLLED;
+        let mut screen = (narrow && cells).then(|| Screen::new(k));
         let mut given = Vec::new();
         rows.for_blocks(start..start + out.len(), |first, end, flat| {
             if touch {
@@ -671,6 +675,20 @@ impl PruneState {
                 given_into(flat, k, &cls, &mut given);
             }
             let out = &mut out[first - start..end - start];
+            if let Some(screen) = screen.as_mut() {
+                screen.set_bounds(self, plan);
+                crate::by_width!(k, screen_rows, [T], (screen, flat, &cls));
+                for &i in &screen.hits {
+                    let (i, s) = (i as usize, cls[i as usize]);
+                    let row = &flat[i * k..(i + 1) * k];
+                    let global = 2 * (offset + first + i);
+                    let veto = out[i].veto(known);
+                    let bits =
+                        self.offer_row(plan, row, row[s].to_f64(), s, global, veto, &mut buf);
+                    out[i].add(bits);
+                }
+                return None;
+            }
             crate::for_rows!(k, flat, &cls, 0, |row, s, i| {
                 let global = 2 * (offset + first + i);
                 let veto = out[i].veto(known);
@@ -907,6 +925,72 @@ impl PruneState {
             .map(|p| p >> 1)
             .collect()
     }
+}
+
+/// The rows of a block that `PruneState::offer_row` may do anything with, found before any is
+/// offered, in a loop without branches. For narrow rows the offers' own tests (is the row's
+/// class key or any cell key within its bound?) branch on data about one row in four, and the
+/// mispredictions cost more than the tests. Bounds only tighten as rows are offered, so the
+/// bounds at the start of the block let through every row that the offers would take (and a
+/// few they will now reject): the offers still decide.
+struct Screen {
+    /// Per class `s`, per column `j`: the bound of cell `(s, j)`, `-inf` where there is none.
+    cell: Vec<f64>,
+    /// Per class: its sure bound and its bound (`-inf` for classes without a selection).
+    class_lo: Vec<f64>,
+    class_bound: Vec<f64>,
+    /// Positions in the block of the rows let through.
+    hits: Vec<u32>,
+}
+
+impl Screen {
+    fn new(k: usize) -> Self {
+        Screen {
+            cell: vec![f64::NEG_INFINITY; k * k],
+            class_lo: vec![f64::NEG_INFINITY; k],
+            class_bound: vec![f64::NEG_INFINITY; k],
+            hits: Vec::new(),
+        }
+    }
+
+    /// The bounds of `state` as they are now.
+    fn set_bounds(&mut self, state: &PruneState, plan: &PrunePlan) {
+        let k = plan.k();
+        self.cell.fill(f64::NEG_INFINITY);
+        for s in 0..k {
+            for slot in state.cell_start[s]..state.cell_start[s + 1] {
+                self.cell[s * k + state.cell_col[slot]] = state.bound[slot];
+            }
+            (self.class_lo[s], self.class_bound[s]) = if plan.class_num[s] > 0 {
+                let b = state.class_sel[s].bound_key().min(state.class_cap[s]);
+                (state.class_lo[s], b)
+            } else {
+                (f64::NEG_INFINITY, f64::NEG_INFINITY)
+            };
+        }
+    }
+}
+
+/// `Screen::hits` of a block (`flat`, rows of width `K`, see `data::width`; `cls` their
+/// classes): the tests of `offer_class` and of the cells, in the same f64 arithmetic, every
+/// row's position written and the count advanced by its result.
+fn screen_rows<T: Prob, const K: usize>(screen: &mut Screen, flat: &[T], cls: &[usize]) {
+    let k = crate::data::width::<K>(screen.class_lo.len());
+    screen.hits.resize(cls.len(), 0);
+    let mut n = 0;
+    for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(cls).zip(0u32..) {
+        let row = &row[..k];
+        let ps = row[s].to_f64();
+        let bounds = &screen.cell[s * k..s * k + k];
+        let class = (ps < screen.class_lo[s]) | (ps <= screen.class_bound[s]);
+        let hit = row
+            .iter()
+            .zip(bounds)
+            .fold(class, |acc, (&p, &b)| acc | (ps - p.to_f64() <= b));
+        screen.hits[n] = i;
+        n += usize::from(hit);
+    }
+    screen.hits.truncate(n);
 }
 
 /// `PruneState::offer_with_cells` built for rows of width `K` (see `data::width`): one copy per
@@ -1319,4 +1403,91 @@ pub fn predicted_neq_given<T: Prob, L: Label>(
     let rows = Rows::new(pred_probs);
     let par = parallel::worth_parallel(rows.n() * rows.k());
     per_row_mask(&rows, labels, par, Some(tol), &RowFlag::ArgmaxNeqGiven)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::xorshift;
+
+    /// What an offer can change in a state: bounds, sure counts, held candidates.
+    fn footprint(st: &PruneState) -> (Vec<f64>, Vec<f64>, Vec<usize>, Vec<usize>, usize) {
+        let held = st.class_sel.iter().chain(&st.cell_sel);
+        (
+            st.bound.clone(),
+            st.class_bounds(),
+            st.class_sure.clone(),
+            st.cell_sure.clone(),
+            held.map(|s| s.candidates().count()).sum(),
+        )
+    }
+
+    /// Every row `screen_rows` holds back is one that `offer_row` does nothing with (no flag
+    /// bits, no change to the state), whatever the bounds: here those left by offering the
+    /// first rows, under sure bounds and caps, with classes of dense and of slot-stored cells
+    /// and one class without any selection.
+    #[test]
+    fn the_screen_holds_back_only_rows_the_offers_would_not_take() {
+        const K: usize = 10;
+        let mut bits = xorshift(0x51ed_2701_9f3a_b44d);
+        let mut next = move || (bits() >> 11) as f64 / (1u64 << 53) as f64;
+        let n = 12_000;
+        let labels: Vec<usize> = (0..n).map(|_| (next() * K as f64) as usize % K).collect();
+        let mut flat = Vec::with_capacity(n * K);
+        for _ in 0..n {
+            let row: Vec<f64> = (0..K).map(|_| next().powi(3)).collect();
+            let sum: f64 = row.iter().sum();
+            flat.extend(row.iter().map(|v| v / sum));
+        }
+        // Class 0: every cell (dense); 1: one cell (a slot); 2: class selection only; 3: none.
+        let mut cells = vec![Vec::new(); K];
+        cells[0] = (1..K).map(|j| (j, 40)).collect();
+        cells[1] = vec![(4, 30)];
+        for (s, c) in cells.iter_mut().enumerate().skip(4) {
+            *c = vec![(0, 25), (s - 1, 35)];
+        }
+        let plan = PrunePlan {
+            filter_by: FilterBy::Both,
+            class_num: vec![50, 60, 45, 0, 55, 40, 30, 20, 35, 45],
+            cells,
+            too_few: Vec::new(),
+        };
+        let mut st = PruneState::new(&plan);
+        assert_ne!(st.dense_at[0], usize::MAX);
+        assert_eq!(st.dense_at[1], usize::MAX);
+        // Sure bounds and caps on some selectors, as a sampled band would set them.
+        st.class_lo[4] = 0.05;
+        st.class_cap[4] = 0.3;
+        st.cell_lo[0] = -0.6;
+        st.cell_cap[0] = -0.1;
+        st.cell_cap[12] = 0.2;
+        st.refresh_bounds();
+        let mut buf = vec![0.0; K];
+        let (mut held_back, mut checked) = (0, 0);
+        let mut screen = Screen::new(K);
+        for (b, block) in flat.chunks(64 * K).enumerate() {
+            let first = b * 64;
+            let cls = &labels[first..first + block.len() / K];
+            screen.set_bounds(&st, &plan);
+            screen_rows::<f64, K>(&mut screen, block, cls);
+            let mut hits = screen.hits.iter().peekable();
+            for (i, (row, &s)) in block.chunks_exact(K).zip(cls).enumerate() {
+                let through = hits.next_if(|&&h| h as usize == i).is_some();
+                let before = (!through).then(|| footprint(&st));
+                let got = st.offer_row(&plan, row, row[s], s, 2 * (first + i), None, &mut buf);
+                if let Some(before) = before {
+                    held_back += 1;
+                    assert_eq!(got, 0, "row {}", first + i);
+                    assert_eq!(footprint(&st), before, "row {}", first + i);
+                } else {
+                    checked += 1;
+                }
+            }
+        }
+        // Both kinds of row are common, so the test has teeth either way.
+        assert!(
+            held_back > n / 4 && checked > n / 20,
+            "{held_back} {checked}"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use labelsieve_core::select::{sampled_band, sampled_cap, Smallest};
 use ndarray::{Array1, Array2};
 
 mod common;
-use common::{problem, prune_plan};
+use common::{oracle, problem, prune_plan};
 
 const PRUNE_RULES: [FilterBy; 3] = [
     FilterBy::PruneByNoiseRate,
@@ -95,6 +95,7 @@ fn sampled_caps_change_no_selection_for_any_stride() {
         let (plan, counts) = capped_plan(&labels, &p, fb);
         let expect = uncapped(&plan, &labels, &p);
         assert!(!expect.is_empty());
+        assert_eq!(expect, oracle(&plan, &labels, &p), "{fb:?} uncapped");
         for stride in [1, 2, 5, 32, 1000, 40_000] {
             let (got, _) = capped(&plan, &counts, &labels, &rows, stride);
             assert_eq!(got, expect, "{fb:?} stride {stride}");

@@ -55,3 +55,43 @@ pub fn prune_plan(
     let plan = PrunePlan::new(cj.view(), &counts, filter_by, 1.0, None, 1, &StableArgsort).unwrap();
     (plan, counts)
 }
+
+/// Rows of `class` ordered by `key`, ties by row index: the first `quota` of them.
+fn smallest(
+    rows: &[usize],
+    quota: usize,
+    key: impl Fn(usize) -> f64,
+) -> impl Iterator<Item = usize> {
+    let mut v: Vec<(f64, usize)> = rows.iter().map(|&i| (key(i), i)).collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    v.into_iter().take(quota).map(|(_, i)| i)
+}
+
+/// The prune rule by sorting every class and cell, then the argmax veto.
+pub fn oracle(plan: &PrunePlan, labels: &Array1<i64>, p: &Array2<f64>) -> Vec<usize> {
+    let (n, k) = p.dim();
+    let mut by_class = vec![false; n];
+    let mut by_rate = vec![false; n];
+    for s in 0..k {
+        let members: Vec<usize> = (0..n).filter(|&i| labels[i] as usize == s).collect();
+        for i in smallest(&members, plan.class_num[s], |i| p[[i, s]]) {
+            by_class[i] = true;
+        }
+        for &(j, quota) in &plan.cells[s] {
+            for i in smallest(&members, quota, |i| p[[i, s]] - p[[i, j]]) {
+                by_rate[i] = true;
+            }
+        }
+    }
+    (0..n)
+        .filter(|&i| match plan.filter_by {
+            FilterBy::PruneByClass => by_class[i],
+            FilterBy::PruneByNoiseRate => by_rate[i],
+            _ => by_class[i] && by_rate[i],
+        })
+        .filter(|&i| {
+            let s = labels[i] as usize;
+            count::boosted_argmax(p.row(i).as_slice().unwrap(), s) != s
+        })
+        .collect()
+}
