@@ -528,11 +528,16 @@ impl PruneState {
     }
 
     fn class_bounds(&self) -> Vec<f64> {
-        self.class_sel
-            .iter()
-            .zip(&self.class_cap)
-            .map(|(s, &cap)| s.bound_key().min(cap))
+        (0..self.class_sel.len())
+            .map(|s| self.class_bound(s))
             .collect()
+    }
+
+    /// Class `s`'s keys above this cannot enter its selection: its selector's bound, or its
+    /// cap when that is lower.
+    #[inline(always)]
+    fn class_bound(&self, s: usize) -> f64 {
+        self.class_sel[s].bound_key().min(self.class_cap[s])
     }
 
     /// Recompute the cell bounds from the selectors (after a merge or a restore).
@@ -770,7 +775,7 @@ impl PruneState {
             self.class_sure[s] += 1;
             PICK_CLASS
         } else {
-            if ps <= self.class_sel[s].bound_key().min(self.class_cap[s]) {
+            if ps <= self.class_bound(s) {
                 let p = global + usize::from(known_veto(veto, row, s));
                 self.class_sel[s].offer(ps, p);
             }
@@ -962,8 +967,7 @@ impl Screen {
                 self.cell[s * k + state.cell_col[slot]] = state.bound[slot];
             }
             (self.class_lo[s], self.class_bound[s]) = if plan.class_num[s] > 0 {
-                let b = state.class_sel[s].bound_key().min(state.class_cap[s]);
-                (state.class_lo[s], b)
+                (state.class_lo[s], state.class_bound(s))
             } else {
                 (f64::NEG_INFINITY, f64::NEG_INFINITY)
             };
