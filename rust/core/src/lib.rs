@@ -9,6 +9,7 @@ pub mod count;
 pub mod data;
 pub mod error;
 pub mod filter;
+pub mod keysort;
 pub mod latent;
 pub mod mask;
 pub mod parallel;

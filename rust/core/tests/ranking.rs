@@ -54,3 +54,59 @@ proptest! {
         }
     }
 }
+
+/// Enough flagged rows for the bucketed sort (`keysort`), with scores that tie often and scores
+/// spread over many binades, on one and two threads: the same order as the definition.
+#[test]
+fn many_flagged_rows_in_order_of_score_then_index_on_any_thread_count() {
+    let (n, k) = (120_000, 10);
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for ties in [true, false] {
+        let mut p = Array2::<f64>::zeros((n, k));
+        for mut row in p.rows_mut() {
+            for v in row.iter_mut() {
+                let r = next();
+                *v = if ties {
+                    (r % 8) as f64 / 64.0
+                } else {
+                    (r >> 11) as f64 / (1u64 << 53) as f64 * 2f64.powi(-((r % 40) as i32))
+                };
+            }
+        }
+        let labels = Array1::from_shape_fn(n, |_| (next() % k as u64) as i64);
+        let mask = Array1::from_shape_fn(n, |_| next() % 5 < 3);
+        for method in [Method::SelfConfidence, Method::NormalizedMargin] {
+            let scorer = Scorer::new(method, None, k).unwrap();
+            let mut adj = vec![0.0; k];
+            let mut want: Vec<(f64, usize)> = (0..n)
+                .filter(|&i| mask[i])
+                .map(|i| {
+                    let row = p.row(i).to_vec();
+                    (scorer.score(&row, labels[i] as usize, &mut adj), i)
+                })
+                .collect();
+            want.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+            let want: Vec<usize> = want.into_iter().map(|(_, i)| i).collect();
+            for threads in [1, 2] {
+                let got = labelsieve_core::parallel::install(threads, || {
+                    rank::order_label_issues(
+                        mask.view(),
+                        labels.view(),
+                        p.view(),
+                        method,
+                        None,
+                        None,
+                    )
+                })
+                .unwrap();
+                assert_eq!(got, want, "{method:?}, ties {ties}, {threads} threads");
+            }
+        }
+    }
+}
