@@ -288,8 +288,8 @@ pub fn order_label_issues<T: Prob, L: Label>(
     }
     // The flagged rows of a block are listed first, in a loop without branches (which rows are
     // flagged is data: a branch on the mask mispredicts), then only those rows are read, with
-    // loads that do not wait on one another (gathering each label with its row was slower). Self-confidence without adjustment
-    // reads `row[s]` alone, unconverted.
+    // loads that do not wait on one another (reading each label with its row was slower: the
+    // two loads chain). Self-confidence without adjustment reads `row[s]` alone, unconverted.
     let given_only = scorer.given_only();
     let fill = |(range, part): (std::ops::Range<usize>, &mut [u128])| {
         let (mut buf, mut adj) = (vec![0.0; k], vec![0.0; k]);
