@@ -27,6 +27,28 @@ fn problem() -> impl Strategy<Value = (usize, Vec<f64>, Vec<i64>, Vec<bool>)> {
     })
 }
 
+/// The flagged rows sorted by score with a stable sort: equal scores (and +0.0 against -0.0)
+/// keep the rows' order.
+fn by_definition(
+    p: &Array2<f64>,
+    labels: &Array1<i64>,
+    mask: &Array1<bool>,
+    method: Method,
+) -> Vec<usize> {
+    let k = p.ncols();
+    let scorer = Scorer::new(method, None, k).unwrap();
+    let mut adj = vec![0.0; k];
+    let mut want: Vec<(f64, usize)> = (0..p.nrows())
+        .filter(|&i| mask[i])
+        .map(|i| {
+            let row = p.row(i).to_vec();
+            (scorer.score(&row, labels[i] as usize, &mut adj), i)
+        })
+        .collect();
+    want.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+    want.into_iter().map(|(_, i)| i).collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -38,19 +60,7 @@ proptest! {
         let mask = Array1::from_vec(mask);
         for method in [Method::SelfConfidence, Method::NormalizedMargin, Method::ConfidenceWeightedEntropy] {
             let got = rank::order_label_issues(mask.view(), labels.view(), p.view(), method, None, None).unwrap();
-            let scorer = Scorer::new(method, None, k).unwrap();
-            let mut adj = vec![0.0; k];
-            let mut want: Vec<(f64, usize)> = (0..n)
-                .filter(|&i| mask[i])
-                .map(|i| {
-                    let row = p.row(i).to_vec();
-                    (scorer.score(&row, labels[i] as usize, &mut adj), i)
-                })
-                .collect();
-            // Stable: equal scores (and +0.0 against -0.0) keep the rows' order.
-            want.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-            let want: Vec<usize> = want.into_iter().map(|(_, i)| i).collect();
-            prop_assert_eq!(got, want, "{:?}, K = {}", method, k);
+            prop_assert_eq!(got, by_definition(&p, &labels, &mask, method), "{:?}, K = {}", method, k);
         }
     }
 }
@@ -82,17 +92,7 @@ fn many_flagged_rows_in_order_of_score_then_index_on_any_thread_count() {
         let labels = Array1::from_shape_fn(n, |_| (next() % k as u64) as i64);
         let mask = Array1::from_shape_fn(n, |_| next() % 5 < 3);
         for method in [Method::SelfConfidence, Method::NormalizedMargin] {
-            let scorer = Scorer::new(method, None, k).unwrap();
-            let mut adj = vec![0.0; k];
-            let mut want: Vec<(f64, usize)> = (0..n)
-                .filter(|&i| mask[i])
-                .map(|i| {
-                    let row = p.row(i).to_vec();
-                    (scorer.score(&row, labels[i] as usize, &mut adj), i)
-                })
-                .collect();
-            want.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-            let want: Vec<usize> = want.into_iter().map(|(_, i)| i).collect();
+            let want = by_definition(&p, &labels, &mask, method);
             for threads in [1, 2] {
                 let got = labelsieve_core::parallel::install(threads, || {
                     rank::order_label_issues(
