@@ -142,9 +142,8 @@ impl Smallest {
     /// The selected row indices in order (key, then index).
     pub fn finish(mut self) -> Vec<usize> {
         self.compact();
-        self.buf.sort_unstable();
-        self.buf.truncate(self.k);
-        self.buf.into_iter().map(decode_index).collect()
+        let parallel = crate::parallel::worth_parallel(self.buf.len());
+        crate::keysort::sorted_indices(self.buf, parallel)
     }
 
     /// The pairs held so far (any order, possibly more than `k`): offering them to a fresh
@@ -222,6 +221,24 @@ mod tests {
                 assert!(encode(a, 1) < encode(b, 2), "{a} {b}");
                 assert_eq!(encode(a, 2) < encode(b, 1), !same, "{a} {b}");
             }
+        }
+    }
+
+    #[test]
+    fn a_large_selection_finishes_in_key_then_index_order() {
+        // Enough kept pairs for `finish`'s bucketed sort, with many ties.
+        let keys: Vec<f64> = (0..200_000)
+            .map(|i| ((i * 7919) % 1013) as f64 / 7.0)
+            .collect();
+        for quota in [70_000, 200_000] {
+            let mut sel = Smallest::new(quota);
+            for (i, &k) in keys.iter().enumerate() {
+                sel.offer(k, i);
+            }
+            let mut expect: Vec<usize> = (0..keys.len()).collect();
+            expect.sort_by(|&x, &y| keys[x].total_cmp(&keys[y]).then(x.cmp(&y)));
+            expect.truncate(quota);
+            assert_eq!(sel.finish(), expect, "quota {quota}");
         }
     }
 
