@@ -35,15 +35,16 @@ pub fn sorted_indices(mut pairs: Vec<u128>, parallel: bool) -> Vec<usize> {
         return pairs.into_iter().map(decode_index).collect();
     }
     // The keys (high halves) span [lo, hi]: bucket = (key - lo) >> shift, below 2^BITS.
-    let spans = by_part(&pairs, parallel, |p| {
+    let span = |p: &[u128]| {
         let keys = p.iter().map(|&e| (e >> 64) as u64);
-        (
-            keys.clone().min().unwrap_or(u64::MAX),
-            keys.max().unwrap_or(0),
-        )
-    });
-    let lo = spans.iter().map(|s| s.0).min().unwrap_or(0);
-    let hi = spans.iter().map(|s| s.1).max().unwrap_or(0);
+        keys.fold((u64::MAX, 0), |(lo, hi), k| (lo.min(k), hi.max(k)))
+    };
+    let (lo, hi) = if parallel {
+        let spans = pairs.par_chunks(PART).map(span);
+        spans.reduce(|| (u64::MAX, 0), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+    } else {
+        span(&pairs)
+    };
     let shift = (u64::BITS - (hi - lo).leading_zeros()).saturating_sub(BITS);
     let buckets = Buckets { lo, shift };
     // Each part grouped by bucket in place (through a scratch buffer per task, in cache): no
@@ -62,7 +63,7 @@ pub fn sorted_indices(mut pairs: Vec<u128>, parallel: bool) -> Vec<usize> {
     // The output, cut into runs of whole buckets of about PART pairs each.
     let nb = 1usize << BITS;
     let sizes: Vec<usize> = (0..nb)
-        .map(|b| parts.iter().map(|p| p.count[b]).sum())
+        .map(|b| parts.iter().map(|p| p.len(b)).sum())
         .collect();
     let mut out = vec![0usize; n];
     let mut runs = Vec::new();
@@ -81,7 +82,7 @@ pub fn sorted_indices(mut pairs: Vec<u128>, parallel: bool) -> Vec<usize> {
         for b in range {
             scratch.clear();
             for (p, part) in parts.iter().zip(pairs.chunks(PART)) {
-                scratch.extend_from_slice(&part[p.start[b]..p.start[b] + p.count[b]]);
+                scratch.extend_from_slice(&part[p.start[b]..p.start[b + 1]]);
             }
             if parallel && scratch.len() > 4 * PART {
                 scratch.par_sort_unstable();
@@ -100,19 +101,6 @@ pub fn sorted_indices(mut pairs: Vec<u128>, parallel: bool) -> Vec<usize> {
         runs.into_iter().for_each(sort_run);
     }
     out
-}
-
-/// `f` of each part of `PART` pairs, in order.
-fn by_part<R: Send>(
-    pairs: &[u128],
-    parallel: bool,
-    f: impl Fn(&[u128]) -> R + Sync + Send,
-) -> Vec<R> {
-    if parallel {
-        pairs.par_chunks(PART).map(f).collect()
-    } else {
-        pairs.chunks(PART).map(f).collect()
-    }
 }
 
 /// The bucket of a pair: its key's offset from the smallest key, shifted.
@@ -136,61 +124,60 @@ impl Buckets {
             return;
         }
         let sub = self.shift.saturating_sub(SUB_BITS);
-        let of = |e: u128| ((((e >> 64) as u64 - self.lo) >> sub) & SUB_MASK) as usize;
-        let mut at = [0usize; 1 << SUB_BITS];
-        for &e in pairs.iter() {
-            at[of(e)] += 1;
-        }
-        let mut sum = 0;
-        for a in at.iter_mut() {
-            (*a, sum) = (sum, sum + *a);
-        }
+        let mut start = [0usize; (1 << SUB_BITS) + 1];
         spare.clear();
         spare.resize(pairs.len(), 0);
-        for &e in pairs.iter() {
-            let s = &mut at[of(e)];
-            spare[*s] = e;
-            *s += 1;
-        }
-        // `at[s]` is now where sub-bucket s ends.
-        let mut start = 0;
-        for &end in &at {
-            spare[start..end].sort_unstable();
-            start = end;
+        scatter(pairs, spare, &mut start, |e| {
+            ((((e >> 64) as u64 - self.lo) >> sub) & SUB_MASK) as usize
+        });
+        for w in start.windows(2) {
+            spare[w[0]..w[1]].sort_unstable();
         }
         std::mem::swap(pairs, spare);
     }
 
     /// Group a part's pairs by bucket, in place (a counting sort through `scratch`).
     fn group(self, pairs: &mut [u128], scratch: &mut Vec<u128>) -> Part {
-        let mut count = vec![0usize; 1 << BITS];
-        for &e in pairs.iter() {
-            count[self.of(e)] += 1;
-        }
-        let mut start = Vec::with_capacity(count.len());
-        let mut sum = 0;
-        for &c in &count {
-            start.push(sum);
-            sum += c;
-        }
-        let mut at = start.clone();
+        let mut start = vec![0usize; (1 << BITS) + 1];
         scratch.clear();
         scratch.resize(pairs.len(), 0);
-        for &e in pairs.iter() {
-            let b = self.of(e);
-            scratch[at[b]] = e;
-            at[b] += 1;
-        }
+        scatter(pairs, scratch, &mut start, |e| self.of(e));
         pairs.copy_from_slice(scratch);
-        Part { count, start }
+        Part { start }
     }
 }
 
-/// One part of the input once grouped by bucket: bucket `b` holds its `count[b]` pairs from
-/// `start[b]`.
+/// A counting sort of `src` into `dst` (as long) by `of`, which maps each pair below
+/// `start.len() - 1`: afterwards group `g` is `dst[start[g]..start[g + 1]]`, its pairs in their
+/// order in `src`.
+#[inline(always)]
+fn scatter(src: &[u128], dst: &mut [u128], start: &mut [usize], of: impl Fn(u128) -> usize) {
+    start.fill(0);
+    for &e in src {
+        start[of(e) + 1] += 1;
+    }
+    for g in 1..start.len() {
+        start[g] += start[g - 1];
+    }
+    // `start[g]` is where group g begins; used as its cursor it ends where group g + 1 begins.
+    for &e in src {
+        let at = &mut start[of(e)];
+        dst[*at] = e;
+        *at += 1;
+    }
+    start.copy_within(..start.len() - 1, 1);
+    start[0] = 0;
+}
+
+/// One part of the input once grouped by bucket: bucket `b` is `start[b]..start[b + 1]`.
 struct Part {
-    count: Vec<usize>,
     start: Vec<usize>,
+}
+
+impl Part {
+    fn len(&self, b: usize) -> usize {
+        self.start[b + 1] - self.start[b]
+    }
 }
 
 #[cfg(test)]
