@@ -12,14 +12,18 @@ const TINY: f64 = 1e-100;
 const MAX_NOISE_RATE: f64 = 0.9999;
 
 /// numpy's pairwise summation of a contiguous float64 vector (`np.sum`).
+#[inline(always)]
 pub fn np_sum(a: &[f64]) -> f64 {
     np_sum_map(a, |x| x)
 }
 
 /// `np.sum(f(a))` in numpy's summation order, without materialising `f(a)`.
-#[inline]
+#[inline(always)]
 pub fn np_sum_map(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     // numpy adds the reduction to its identity 0.0 (this turns a -0.0 result into 0.0).
+    if a.len() <= 128 {
+        return 0.0 + leaf(a, f);
+    }
     0.0 + pairwise(a, f)
 }
 
@@ -46,13 +50,27 @@ pub fn np_sum_by(n: usize, mut fill: impl FnMut(usize, &mut [f64])) -> f64 {
 
 fn pairwise(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     let n = a.len();
+    if n <= 128 {
+        leaf(a, f)
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise(&a[..n2], f) + pairwise(&a[n2..], f)
+    }
+}
+
+/// `pairwise` of at most 128 values: numpy's unrolled leaf, inlined (a row of a few classes is
+/// summed in place, unrolled when its length is known).
+#[inline(always)]
+fn leaf(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    let n = a.len();
     if n < 8 {
         let mut res = -0.0;
         for &x in a {
             res += f(x);
         }
         res
-    } else if n <= 128 {
+    } else {
         let mut r = [0.0; 8];
         for (rj, &x) in r.iter_mut().zip(&a[..8]) {
             *rj = f(x);
@@ -70,10 +88,6 @@ fn pairwise(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
             i += 1;
         }
         res
-    } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        pairwise(&a[..n2], f) + pairwise(&a[n2..], f)
     }
 }
 

@@ -11,11 +11,13 @@ pub mod error;
 pub mod filter;
 pub mod keysort;
 pub mod latent;
+pub mod ln;
 pub mod mask;
 pub mod parallel;
 pub mod rank;
 pub mod select;
 pub mod validate;
+pub mod wide;
 
 pub use data::{Label, Prob};
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 
 use crate::data::{classes_into, row_f64, Label, Prob, Rows};
 use crate::error::{Error, Result};
-use crate::latent::{np_sum, np_sum_map};
+use crate::latent::{np_sum, np_sum_by};
 use crate::parallel;
 use crate::select::{encode, Smallest};
 use crate::validate::{report_bad_row, RowsCheck};
@@ -106,14 +106,99 @@ impl Scorer {
         match self.method {
             Method::SelfConfidence => row[s],
             Method::NormalizedMargin => normalized_margin(row[s], other_max(row, s)),
-            Method::ConfidenceWeightedEntropy => {
-                let sc = row[s].max(1e-6);
-                let xlogx = |p: f64| if p == 0.0 { 0.0 } else { p * p.ln() };
-                let entropy = -np_sum_map(row, xlogx) / self.log_k;
-                let x = entropy / sc;
-                (1.0 + x).ln() / x.max(1e-6)
-            }
+            Method::ConfidenceWeightedEntropy => crate::wide::run(RowEntropy {
+                scorer: self,
+                row,
+                s,
+            }),
         }
+    }
+
+    /// The confidence-weighted entropy's ratio `x`: the row's normalized entropy over its
+    /// self-confidence (at least 1e-6), from the row's `Σ p·ln p` in numpy's order.
+    #[inline(always)]
+    fn entropy_ratio(&self, sum_xlogx: f64, p_given: f64) -> f64 {
+        let entropy = -sum_xlogx / self.log_k;
+        entropy / p_given.max(1e-6)
+    }
+}
+
+/// The confidence-weighted entropy from its ratio `x` and `ln(1 + x)`.
+#[inline(always)]
+fn entropy_score(ln_1_x: f64, x: f64) -> f64 {
+    ln_1_x / x.max(1e-6)
+}
+
+/// One row's confidence-weighted entropy (`Scorer::score`), as a `wide::Kernel`.
+struct RowEntropy<'a> {
+    scorer: &'a Scorer,
+    row: &'a [f64],
+    s: usize,
+}
+
+impl crate::wide::Kernel for RowEntropy<'_> {
+    type Output = f64;
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let row = self.row;
+        let sum = np_sum_by(row.len(), |start, b| {
+            crate::ln::xlogx_into(&row[start..start + b.len()], b)
+        });
+        let x = self.scorer.entropy_ratio(sum, row[self.s]);
+        entropy_score(crate::ln::ln(1.0 + x), x)
+    }
+}
+
+/// The confidence-weighted entropy of a block of rows (`score_rows`), as a `wide::Kernel`: the
+/// block's `p·ln p` in one loop, then each row's sum (validating the row), then the ratios and
+/// `ln(1 + x)` in loops over the block, after `check.begin`. The same operations as `RowEntropy`'s, so the same
+/// bits. The first bad row, as `RowsCheck::finish` reports it.
+struct BlockEntropy<'a, T, C> {
+    scorer: &'a Scorer,
+    flat: &'a [T],
+    rows: std::ops::Range<usize>,
+    cls: &'a [usize],
+    check: &'a mut C,
+    out: &'a mut [f64],
+    xlogx: &'a mut Vec<f64>,
+    sums: &'a mut Vec<(f64, f64)>,
+}
+
+impl<T: Prob, C: RowsCheck> crate::wide::Kernel for BlockEntropy<'_, T, C> {
+    type Output = Option<usize>;
+    #[inline(always)]
+    fn run(self) -> Option<usize> {
+        let BlockEntropy {
+            scorer,
+            flat,
+            rows,
+            cls,
+            check,
+            out,
+            xlogx,
+            sums,
+        } = self;
+        let k = flat.len() / rows.len();
+        if let Some(b) = check.begin(flat, rows.start, rows.end, k) {
+            return Some(b);
+        }
+        xlogx.resize(flat.len(), 0.0);
+        crate::ln::xlogx_into(flat, xlogx);
+        sums.clear();
+        crate::for_rows!(k, flat, cls, 0, |row, c, i| {
+            check.max_of(row, i);
+            sums.push((np_sum(&xlogx[i * k..(i + 1) * k]), row[c].to_f64()));
+        });
+        for (o, &(sum, p)) in out.iter_mut().zip(sums.iter()) {
+            *o = scorer.entropy_ratio(sum, p);
+        }
+        for (o, (ln_1_x, _)) in out.iter().zip(sums.iter_mut()) {
+            *ln_1_x = crate::ln::ln(1.0 + *o);
+        }
+        for (o, &(ln_1_x, _)) in out.iter_mut().zip(sums.iter()) {
+            *o = entropy_score(ln_1_x, *o);
+        }
+        check.finish(flat, rows.start, rows.end, k)
     }
 }
 
@@ -187,17 +272,31 @@ fn score_rows<T: Prob, L: Label, C: RowsCheck>(
     out: &mut [f64],
 ) -> Option<usize> {
     let (n, k) = (rows.n(), rows.k());
+    let entropy = scorer.method == Method::ConfidenceWeightedEntropy;
     fill_chunks(out, parallel::worth_parallel(n * k), |start, chunk| {
         let mut buf = vec![0.0; k];
         let mut adj = vec![0.0; k];
         let mut cls = Vec::new();
+        let (mut xlogx, mut sums) = (Vec::new(), Vec::new());
         let mut check = check;
         rows.for_blocks(start..start + chunk.len(), |s, e, flat| {
+            classes_into(labels, s..e, &mut cls);
+            let out = &mut chunk[s - start..e - start];
+            if entropy {
+                return crate::wide::run(BlockEntropy {
+                    scorer,
+                    flat,
+                    rows: s..e,
+                    cls: &cls,
+                    check: &mut check,
+                    out,
+                    xlogx: &mut xlogx,
+                    sums: &mut sums,
+                });
+            }
             if let Some(b) = check.begin(flat, s, e, k) {
                 return Some(b);
             }
-            classes_into(labels, s..e, &mut cls);
-            let out = &mut chunk[s - start..e - start];
             crate::for_rows!(k, flat, &cls, 0, |row, c, i| {
                 check.max_of(row, i);
                 out[i] = if direct {
