@@ -141,21 +141,32 @@ impl crate::wide::Kernel for RowEntropy<'_> {
     #[inline(always)]
     fn run(self) -> f64 {
         let row = self.row;
-        let sum = np_sum_by(row.len(), |start, b| {
-            crate::ln::xlogx_into(&row[start..start + b.len()], b)
-        });
+        // A row of one pairwise leaf in place (`np_sum_by`'s closure would be built out of
+        // line, without the wide instructions); longer rows leaf by leaf.
+        let sum = if row.len() <= 128 {
+            let mut buf = [0.0; 128];
+            let buf = &mut buf[..row.len()];
+            crate::ln::xlogx_into(row, buf);
+            np_sum(buf)
+        } else {
+            np_sum_by(row.len(), |start, b| {
+                crate::ln::xlogx_into(&row[start..start + b.len()], b)
+            })
+        };
         let x = self.scorer.entropy_ratio(sum, row[self.s]);
         entropy_score(crate::ln::ln(1.0 + x), x)
     }
 }
 
-/// The confidence-weighted entropy of a block of rows (`score_rows`), as a `wide::Kernel`: the
-/// block's `p·ln p` in one loop, then each row's sum (validating the row), then the ratios and
-/// `ln(1 + x)` in loops over the block, after `check.begin`. The same operations as `RowEntropy`'s, so the same
-/// bits. The first bad row, as `RowsCheck::finish` reports it.
+/// The confidence-weighted entropy of a block of rows (`score_rows`), as a `wide::Kernel`:
+/// after `check.begin`, the block's `p·ln p` in one loop, then each row's sum (and the row's
+/// check), then the ratios and `ln(1 + x)` in loops over the block. The same operations as
+/// `RowEntropy`'s, so the same bits. Returns the first bad row, as `check` reports it.
 struct BlockEntropy<'a, T, C> {
     scorer: &'a Scorer,
+    /// The block's rows `rows`, of `k` values each.
     flat: &'a [T],
+    k: usize,
     rows: std::ops::Range<usize>,
     cls: &'a [usize],
     check: &'a mut C,
@@ -171,6 +182,7 @@ impl<T: Prob, C: RowsCheck> crate::wide::Kernel for BlockEntropy<'_, T, C> {
         let BlockEntropy {
             scorer,
             flat,
+            k,
             rows,
             cls,
             check,
@@ -178,7 +190,6 @@ impl<T: Prob, C: RowsCheck> crate::wide::Kernel for BlockEntropy<'_, T, C> {
             xlogx,
             sums,
         } = self;
-        let k = flat.len() / rows.len();
         if let Some(b) = check.begin(flat, rows.start, rows.end, k) {
             return Some(b);
         }
@@ -280,12 +291,13 @@ fn score_rows<T: Prob, L: Label, C: RowsCheck>(
         let (mut xlogx, mut sums) = (Vec::new(), Vec::new());
         let mut check = check;
         rows.for_blocks(start..start + chunk.len(), |s, e, flat| {
-            classes_into(labels, s..e, &mut cls);
             let out = &mut chunk[s - start..e - start];
             if entropy {
+                classes_into(labels, s..e, &mut cls);
                 return crate::wide::run(BlockEntropy {
                     scorer,
                     flat,
+                    k,
                     rows: s..e,
                     cls: &cls,
                     check: &mut check,
@@ -297,6 +309,7 @@ fn score_rows<T: Prob, L: Label, C: RowsCheck>(
             if let Some(b) = check.begin(flat, s, e, k) {
                 return Some(b);
             }
+            classes_into(labels, s..e, &mut cls);
             crate::for_rows!(k, flat, &cls, 0, |row, c, i| {
                 check.max_of(row, i);
                 out[i] = if direct {
