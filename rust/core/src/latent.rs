@@ -29,6 +29,9 @@ pub fn np_sum_map(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
 
 /// `np.sum` of `n` values in numpy's pairwise order without storing them: `fill(start, buf)`
 /// writes values `start..start + buf.len()` into `buf`, at most 128 (one pairwise leaf) at a time.
+/// Inlined, with one leaf summed in place, so that `fill` is built where the caller is (in a
+/// `wide::Kernel`, for its vector instructions).
+#[inline(always)]
 pub fn np_sum_by(n: usize, mut fill: impl FnMut(usize, &mut [f64])) -> f64 {
     fn tree(
         lo: usize,
@@ -45,7 +48,12 @@ pub fn np_sum_by(n: usize, mut fill: impl FnMut(usize, &mut [f64])) -> f64 {
             tree(lo, n2, buf, fill) + tree(lo + n2, n - n2, buf, fill)
         }
     }
-    0.0 + tree(0, n, &mut [0.0; 128], &mut fill)
+    let mut buf = [0.0; 128];
+    if n <= 128 {
+        fill(0, &mut buf[..n]);
+        return 0.0 + leaf(&buf[..n], |x| x);
+    }
+    0.0 + tree(0, n, &mut buf, &mut fill)
 }
 
 fn pairwise(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {

@@ -114,19 +114,15 @@ impl Scorer {
         }
     }
 
-    /// The confidence-weighted entropy's ratio `x`: the row's normalized entropy over its
-    /// self-confidence (at least 1e-6), from the row's `Σ p·ln p` in numpy's order.
+    /// The confidence-weighted entropy of a row from its `Σ p·ln p` (in numpy's order) and its
+    /// given-label probability: `x` = the normalized entropy over the self-confidence (at
+    /// least 1e-6), then `ln(1 + x) / max(x, 1e-6)`.
     #[inline(always)]
-    fn entropy_ratio(&self, sum_xlogx: f64, p_given: f64) -> f64 {
+    fn entropy_score(&self, sum_xlogx: f64, p_given: f64) -> f64 {
         let entropy = -sum_xlogx / self.log_k;
-        entropy / p_given.max(1e-6)
+        let x = entropy / p_given.max(1e-6);
+        crate::ln::ln(1.0 + x) / x.max(1e-6)
     }
-}
-
-/// The confidence-weighted entropy from its ratio `x` and `ln(1 + x)`.
-#[inline(always)]
-fn entropy_score(ln_1_x: f64, x: f64) -> f64 {
-    ln_1_x / x.max(1e-6)
 }
 
 /// One row's confidence-weighted entropy (`Scorer::score`), as a `wide::Kernel`.
@@ -141,27 +137,17 @@ impl crate::wide::Kernel for RowEntropy<'_> {
     #[inline(always)]
     fn run(self) -> f64 {
         let row = self.row;
-        // A row of one pairwise leaf in place (`np_sum_by`'s closure would be built out of
-        // line, without the wide instructions); longer rows leaf by leaf.
-        let sum = if row.len() <= 128 {
-            let mut buf = [0.0; 128];
-            let buf = &mut buf[..row.len()];
-            crate::ln::xlogx_into(row, buf);
-            np_sum(buf)
-        } else {
-            np_sum_by(row.len(), |start, b| {
-                crate::ln::xlogx_into(&row[start..start + b.len()], b)
-            })
-        };
-        let x = self.scorer.entropy_ratio(sum, row[self.s]);
-        entropy_score(crate::ln::ln(1.0 + x), x)
+        let sum = np_sum_by(row.len(), |start, b| {
+            crate::ln::xlogx_into(&row[start..start + b.len()], b)
+        });
+        self.scorer.entropy_score(sum, row[self.s])
     }
 }
 
 /// The confidence-weighted entropy of a block of rows (`score_rows`), as a `wide::Kernel`:
 /// after `check.begin`, the block's `p·ln p` in one loop, then each row's sum (and the row's
-/// check), then the ratios and `ln(1 + x)` in loops over the block. The same operations as
-/// `RowEntropy`'s, so the same bits. Returns the first bad row, as `check` reports it.
+/// check), then the scores in a loop over the block. The same operations as `RowEntropy`'s,
+/// so the same bits. Returns the first bad row, as `check` reports it.
 struct BlockEntropy<'a, T, C> {
     scorer: &'a Scorer,
     /// The block's rows `rows`, of `k` values each.
@@ -201,13 +187,7 @@ impl<T: Prob, C: RowsCheck> crate::wide::Kernel for BlockEntropy<'_, T, C> {
             sums.push((np_sum(&xlogx[i * k..(i + 1) * k]), row[c].to_f64()));
         });
         for (o, &(sum, p)) in out.iter_mut().zip(sums.iter()) {
-            *o = scorer.entropy_ratio(sum, p);
-        }
-        for (o, (ln_1_x, _)) in out.iter().zip(sums.iter_mut()) {
-            *ln_1_x = crate::ln::ln(1.0 + *o);
-        }
-        for (o, &(ln_1_x, _)) in out.iter_mut().zip(sums.iter()) {
-            *o = entropy_score(ln_1_x, *o);
+            *o = scorer.entropy_score(sum, p);
         }
         check.finish(flat, rows.start, rows.end, k)
     }

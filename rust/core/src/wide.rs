@@ -56,8 +56,9 @@ pub fn run<K: Kernel>(k: K) -> K::Output {
 /// `k.run()` at a given level, which must be at most the CPU's (`Level::detect`).
 #[inline(always)]
 fn run_at<K: Kernel>(level: Level, k: K) -> K::Output {
+    let cpu = Level::detect();
     assert!(
-        level == Level::Base || Level::detect() == Level::Avx512 || level == Level::detect(),
+        level == Level::Base || cpu == Level::Avx512 || level == cpu,
         "{level:?} is beyond this CPU"
     );
     match level {
