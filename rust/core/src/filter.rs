@@ -657,39 +657,53 @@ impl PruneState {
         // the previous row's offer, whose branches depend on the value loaded (at 1M x 100 this
         // takes prune_by_class's selection from 60 to 35 ms on one thread). Narrow rows are read
         // in order anyway, and rows of classes with cells are read whole.
-        let wide = rows.wide();
-        let gather =
-            wide && (plan.cells.iter().zip(&plan.class_num)).any(|(c, &n)| c.is_empty() && n > 0);
-        // Rows of classes with cells are read whole, by a loop whose per-row work (the bound
-        // test, the offers) keeps few loads in flight. Wide rows are first touched a cache line
-        // at a time for the whole block, which issues those loads together (at 1M x 100 the
-        // prune_by_noise_rate selection goes from about 110 to 103 ms on two threads); narrow
-        // rows are read in order anyway and lose by it (10M x 10: 128 -> 145 ms).
         let cells = plan.cells.iter().any(|c| !c.is_empty());
-        let touch = wide && cells;
-        // Narrow rows of classes with cells are screened a block at a time (see `Screen`).
-        let narrow = !wide && k <= crate::data::MAX_UNROLLED;
-        let mut screen = (narrow && cells).then(|| Screen::new(k));
+        let gather = rows.wide()
+            && !cells
+            && (plan.cells.iter().zip(&plan.class_num)).any(|(c, &n)| c.is_empty() && n > 0);
+        // Rows of classes with cells are read whole, and most enter none of the cells (nor the
+        // class selection): when some class has cells the rows are screened a block at a time,
+        // in a loop without branches (see `Screen`). Rows of up to 16 values are screened
+        // against a K x K copy of the bounds, built per width; wider ones against the state's
+        // own bounds, in a loop built for the widest vectors (`WideScreen`): at 1M x 100 f32 the
+        // offers' own test, each value converted to f64 and compared two at a time, took most of
+        // prune_by_noise_rate's time.
+        let narrow = k <= crate::data::MAX_UNROLLED;
+        let mut screen = cells.then(|| Screen::new(k, narrow));
         let mut given = Vec::new();
         rows.for_blocks(start..start + out.len(), |first, end, flat| {
-            if touch {
-                crate::data::touch_lines(flat);
-            }
             classes_into(labels, first..end, &mut cls);
             if gather {
                 given_into(flat, k, &cls, &mut given);
             }
             let out = &mut out[first - start..end - start];
             if let Some(screen) = screen.as_mut() {
-                screen.set_bounds(self, plan);
-                crate::by_width!(k, screen_rows, [T], (screen, flat, &cls));
-                for &i in &screen.hits {
+                if !narrow {
+                    screen.set_class_bounds(self, plan);
+                    crate::wide::run(WideScreen {
+                        screen,
+                        state: self,
+                        flat,
+                        k,
+                        cls: &cls,
+                    });
+                } else {
+                    screen.set_bounds(self, plan);
+                    crate::by_width!(k, screen_rows, [T], (screen, flat, &cls));
+                }
+                let words = screen.words;
+                for (n, &i) in screen.hits.iter().enumerate() {
                     let (i, s) = (i as usize, cls[i as usize]);
                     let row = &flat[i * k..(i + 1) * k];
                     let global = 2 * (offset + first + i);
                     let veto = out[i].veto(known);
-                    let bits =
-                        self.offer_row(plan, row, row[s].to_f64(), s, global, veto, &mut buf);
+                    let ps = row[s].to_f64();
+                    let bits = if !narrow && self.dense_at[s] != usize::MAX {
+                        let masks = &screen.masks[n * words..(n + 1) * words];
+                        self.offer_masked(plan, row, ps, s, global, veto, masks)
+                    } else {
+                        self.offer_row(plan, row, ps, s, global, veto, &mut buf)
+                    };
                     out[i].add(bits);
                 }
                 return None;
@@ -854,6 +868,41 @@ impl PruneState {
         0
     }
 
+    /// `offer_row` for a row of a class with a dense row of bounds, given the columns whose
+    /// bounds it was within when its block was screened (`masks`, see `Screen::masks`). Bounds
+    /// have only tightened since, so those columns are the only cells it may enter; each is
+    /// tested against its bound as it is now. The keys are the offers' own f64 arithmetic, on
+    /// the row's values as they are, with no copy of the row.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn offer_masked<T: Prob>(
+        &mut self,
+        plan: &PrunePlan,
+        row: &[T],
+        ps: f64,
+        s: usize,
+        global: usize,
+        mut veto: Option<bool>,
+        masks: &[u64],
+    ) -> u8 {
+        let mut bits = self.offer_class(plan, row, ps, s, global, &mut veto);
+        let mut packed = || global + usize::from(known_veto(&mut veto, row, s));
+        let dense = self.dense_at[s];
+        for (w, &m) in masks.iter().enumerate() {
+            let mut enters = m;
+            while enters != 0 {
+                let j = w * 64 + enters.trailing_zeros() as usize;
+                enters &= enters - 1;
+                let key = ps - row[j].to_f64();
+                if key <= self.dense[dense + j] {
+                    let slot = self.dense_slot[dense + j];
+                    bits |= self.enter_cell(s, slot, key, &mut packed);
+                }
+            }
+        }
+        with_veto(bits, &mut veto, row, s)
+    }
+
     /// The mask from the rows' flag bits (sure picks) and the selectors' band picks: each
     /// selector contributes its quota minus its sure rows.
     fn finish_flags(self, plan: &PrunePlan, mut flags: Vec<u8>) -> Vec<bool> {
@@ -935,23 +984,36 @@ impl PruneState {
 /// The rows of a block that `PruneState::offer_row` may do anything with, found before any is
 /// offered, in a loop without branches. For narrow rows the offers' own tests (is the row's
 /// class key or any cell key within its bound?) branch on data about one row in four, and the
-/// mispredictions cost more than the tests. Bounds only tighten as rows are offered, so the
+/// mispredictions cost more than the tests; for wide ones the tests are most of the work, and
+/// are done in wider vectors here (`WideScreen`). Bounds only tighten as rows are offered, so the
 /// bounds at the start of the block let through every row that the offers would take (and a
 /// few they will now reject): the offers still decide.
 struct Screen {
-    /// Per class `s`, per column `j`: the bound of cell `(s, j)`, `-inf` where there is none.
+    /// Per class `s`, per column `j`: the bound of cell `(s, j)`, `-inf` where there is none
+    /// (narrow rows only: `WideScreen` reads the state's bounds).
     cell: Vec<f64>,
     /// Per class: its sure bound and its bound (`-inf` for classes without a selection).
     class_lo: Vec<f64>,
     class_bound: Vec<f64>,
     /// Positions in the block of the rows let through.
     hits: Vec<u32>,
+    /// `WideScreen` only: for the `n`-th row let through, words `n * W..(n + 1) * W` (`W` =
+    /// `words`) hold the columns whose cell bound it was within (bit `j % 64` of word `j / 64`),
+    /// when its class has a dense row of bounds.
+    masks: Vec<u64>,
+    words: usize,
+    /// `WideScreen`'s scratch: a row's tests, one byte each (0 or 1), zero beyond K.
+    tests: Vec<u8>,
 }
 
 impl Screen {
-    fn new(k: usize) -> Self {
+    /// For rows of `k` values; with the K x K copy of the cell bounds when `copy`.
+    fn new(k: usize, copy: bool) -> Self {
         Screen {
-            cell: vec![f64::NEG_INFINITY; k * k],
+            cell: vec![f64::NEG_INFINITY; if copy { k * k } else { 0 }],
+            masks: Vec::new(),
+            words: k.div_ceil(64),
+            tests: vec![0; k.div_ceil(64) * 64],
             class_lo: vec![f64::NEG_INFINITY; k],
             class_bound: vec![f64::NEG_INFINITY; k],
             hits: Vec::new(),
@@ -966,12 +1028,81 @@ impl Screen {
             for slot in state.cell_start[s]..state.cell_start[s + 1] {
                 self.cell[s * k + state.cell_col[slot]] = state.bound[slot];
             }
+        }
+        self.set_class_bounds(state, plan);
+    }
+
+    /// The class bounds of `state` as they are now (the cell bounds are left alone).
+    fn set_class_bounds(&mut self, state: &PruneState, plan: &PrunePlan) {
+        for s in 0..plan.k() {
             (self.class_lo[s], self.class_bound[s]) = if plan.class_num[s] > 0 {
                 (state.class_lo[s], state.class_bound(s))
             } else {
                 (f64::NEG_INFINITY, f64::NEG_INFINITY)
             };
         }
+    }
+}
+
+/// `Screen::hits` of a block of wide rows (`flat`, rows of `k` values, `cls` their classes),
+/// as `screen_rows` finds them, but against the bounds `state` holds: its dense row of bounds
+/// for a class with many cells, its slots for the others. At 1M x 100 most rows of a class
+/// with cells enter none of them; converting each value to f64 and comparing it in two lanes
+/// (the offers' own loop in the portable build) took most of prune_by_noise_rate's time.
+struct WideScreen<'a, T> {
+    screen: &'a mut Screen,
+    state: &'a PruneState,
+    flat: &'a [T],
+    k: usize,
+    cls: &'a [usize],
+}
+
+impl<T: Prob> crate::wide::Kernel for WideScreen<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let WideScreen {
+            screen,
+            state,
+            flat,
+            k,
+            cls,
+        } = self;
+        let words = screen.words;
+        screen.hits.resize(cls.len(), 0);
+        screen.masks.resize(cls.len() * words, 0);
+        let mut n = 0;
+        for ((row, &s), i) in flat.chunks_exact(k.max(1)).zip(cls).zip(0u32..) {
+            let ps = row[s].to_f64();
+            let class = (ps < screen.class_lo[s]) | (ps <= screen.class_bound[s]);
+            let at = state.dense_at[s];
+            let hit = if at != usize::MAX {
+                // The tests as bytes (a loop the compiler vectorises), then eight bytes of 0
+                // or 1 at a time packed into the bits of a byte by one multiplication.
+                let bounds = &state.dense[at..at + k];
+                for ((t, &p), &b) in screen.tests.iter_mut().zip(row).zip(bounds) {
+                    *t = u8::from(ps - p.to_f64() <= b);
+                }
+                let masks = &mut screen.masks[n * words..(n + 1) * words];
+                let mut any = 0;
+                for (m, tw) in masks.iter_mut().zip(screen.tests.chunks_exact(64)) {
+                    *m = tw.chunks_exact(8).enumerate().fold(0, |m, (g, t)| {
+                        let bytes = u64::from_le_bytes(t.try_into().unwrap_or([0; 8]));
+                        m | (bytes.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * g)
+                    });
+                    any |= *m;
+                }
+                class | (any != 0)
+            } else {
+                (state.cell_start[s]..state.cell_start[s + 1]).fold(class, |acc, slot| {
+                    acc | (ps - row[state.cell_col[slot]].to_f64() <= state.bound[slot])
+                })
+            };
+            screen.hits[n] = i;
+            n += usize::from(hit);
+        }
+        screen.hits.truncate(n);
+        screen.masks.truncate(n * words);
     }
 }
 
@@ -1429,7 +1560,9 @@ mod tests {
     /// Every row `screen_rows` holds back is one that `offer_row` does nothing with (no flag
     /// bits, no change to the state), whatever the bounds: here those left by offering the
     /// first rows, under sure bounds and caps, with classes of dense and of slot-stored cells
-    /// and one class without any selection.
+    /// and one class without any selection. `WideScreen` lets the same rows through, and a row
+    /// offered from the masks it wrote (`offer_masked`) does what `offer_row` does, though the
+    /// masks are from the start of the block and the bounds have moved since.
     #[test]
     fn the_screen_holds_back_only_rows_the_offers_would_not_take() {
         const K: usize = 10;
@@ -1468,24 +1601,51 @@ mod tests {
         st.refresh_bounds();
         let mut buf = vec![0.0; K];
         let (mut held_back, mut checked) = (0, 0);
-        let mut screen = Screen::new(K);
+        let mut screen = Screen::new(K, true);
+        // The state before the row being offered (to offer it again from its masks).
+        let mut masked = st.clone();
         for (b, block) in flat.chunks(64 * K).enumerate() {
             let first = b * 64;
             let cls = &labels[first..first + block.len() / K];
             screen.set_bounds(&st, &plan);
             screen_rows::<f64, K>(&mut screen, block, cls);
-            let mut hits = screen.hits.iter().peekable();
+            // The screen for wide rows, against the state's own bounds, lets the same rows
+            // through, on every vector level.
+            let mut wide = Screen::new(K, false);
+            for level in crate::wide::tests::levels() {
+                wide.set_class_bounds(&st, &plan);
+                let kernel = WideScreen {
+                    screen: &mut wide,
+                    state: &st,
+                    flat: block,
+                    k: K,
+                    cls,
+                };
+                crate::wide::run_at(level, kernel);
+                assert_eq!(wide.hits, screen.hits, "block {b}, {level:?}");
+            }
+            let mut hits = screen.hits.iter().enumerate().peekable();
             for (i, (row, &s)) in block.chunks_exact(K).zip(cls).enumerate() {
-                let through = hits.next_if(|&&h| h as usize == i).is_some();
-                let before = (!through).then(|| footprint(&st));
+                let through = hits.next_if(|&(_, &h)| h as usize == i);
+                let before = footprint(&st);
                 let got = st.offer_row(&plan, row, row[s], s, 2 * (first + i), None, &mut buf);
-                if let Some(before) = before {
+                if let Some((n, _)) = through {
+                    checked += 1;
+                    // A row of a dense class offered from its masks does what `offer_row` did.
+                    if st.dense_at[s] != usize::MAX {
+                        let after = footprint(&st);
+                        st = masked.clone();
+                        let masks = &wide.masks[n * wide.words..(n + 1) * wide.words];
+                        let again =
+                            st.offer_masked(&plan, row, row[s], s, 2 * (first + i), None, masks);
+                        assert_eq!((again, footprint(&st)), (got, after), "row {}", first + i);
+                    }
+                } else {
                     held_back += 1;
                     assert_eq!(got, 0, "row {}", first + i);
                     assert_eq!(footprint(&st), before, "row {}", first + i);
-                } else {
-                    checked += 1;
                 }
+                masked = st.clone();
             }
         }
         // Both kinds of row are common, so the test has teeth either way.

@@ -55,7 +55,7 @@ pub fn run<K: Kernel>(k: K) -> K::Output {
 
 /// `k.run()` at a given level, which must be at most the CPU's (`Level::detect`).
 #[inline(always)]
-fn run_at<K: Kernel>(level: Level, k: K) -> K::Output {
+pub(crate) fn run_at<K: Kernel>(level: Level, k: K) -> K::Output {
     let cpu = Level::detect();
     assert!(
         level == Level::Base || cpu == Level::Avx512 || level == cpu,

@@ -68,6 +68,13 @@ fn few_classes_with_most_cells_active() {
 }
 
 #[test]
+fn more_than_sixty_four_classes_with_dense_rows() {
+    // 100 classes, ~400 rows each: rows wider than one 64-column mask word, screened by
+    // `filter::WideScreen` and offered from their masks (`offer_masked`).
+    check(40_000, 100, 5, true);
+}
+
+#[test]
 fn ten_classes() {
     check(5_000, 10, 3, true);
 }
