@@ -408,17 +408,6 @@ pub fn standard_layout<A: Clone>(a: Array2<A>) -> Array2<A> {
     }
 }
 
-/// Read one value of every 64-byte cache line of `flat`, in a loop whose loads do not wait for
-/// each other, so that a loop over the same values next finds them in cache.
-#[inline]
-pub fn touch_lines<T: Prob>(flat: &[T]) {
-    let mut acc = [0.0f64; 4];
-    for (n, line) in flat.chunks(64 / std::mem::size_of::<T>()).enumerate() {
-        acc[n & 3] += line[0].to_f64();
-    }
-    std::hint::black_box(acc);
-}
-
 /// Row as f64 values: the row itself for f64 input, else converted into `buf` (length K).
 #[inline(always)]
 pub fn row_f64<'b, T: Prob>(row: &'b [T], buf: &'b mut [f64]) -> &'b [f64] {

@@ -1612,6 +1612,7 @@ mod tests {
             // The screen for wide rows, against the state's own bounds, lets the same rows
             // through, on every vector level.
             let mut wide = Screen::new(K, false);
+            let mut masks: Option<Vec<u64>> = None;
             for level in crate::wide::tests::levels() {
                 wide.set_class_bounds(&st, &plan);
                 let kernel = WideScreen {
@@ -1623,6 +1624,8 @@ mod tests {
                 };
                 crate::wide::run_at(level, kernel);
                 assert_eq!(wide.hits, screen.hits, "block {b}, {level:?}");
+                let first_masks = masks.get_or_insert_with(|| wide.masks.clone());
+                assert_eq!(&wide.masks, first_masks, "block {b}, {level:?}");
             }
             let mut hits = screen.hits.iter().enumerate().peekable();
             for (i, (row, &s)) in block.chunks_exact(K).zip(cls).enumerate() {
