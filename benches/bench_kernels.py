@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -535,6 +535,22 @@ def source_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def host_id() -> str:
+    """The machine the records come from: its CPU model, the widest vectors it has of those
+    ``wide.rs`` builds for, and its logical CPUs. The ratios to the floor depend on the host
+    (its memory bandwidth against its per-core speed), so a report names the hosts it merges."""
+    model, flags = "unknown CPU", set()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown CPU":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    level = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else "no avx2"
+    return f"{model}, {level}, {os.cpu_count()} CPUs"
+
+
 def commits_by_lib(recs: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Per library, the commits its records were measured at (``unrecorded`` for records that
     predate the field)."""
@@ -603,6 +619,8 @@ def report(recs: list[dict[str, Any]], command: str) -> str:
     w(f"Command: `{command}`  ")
     commits = "; ".join(f"{lib} {', '.join(c)}" for lib, c in commits_by_lib(recs).items())
     w(f"Commits: {commits}  ")
+    hosts = Counter(r.get("host", "unrecorded") for r in recs)
+    w(f"Hosts: {'; '.join(f'{h} ({c} records)' for h, c in sorted(hosts.items()))}  ")
     w(
         f"Records: {len(recs)} child processes; runs per cell shown as `n=`. "
         f"1-min load average during calls: median {statistics.median(load):.1f}, max {max(load):.1f} (2 cores)."
@@ -810,7 +828,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         recs = []
-        commit = source_commit()
+        commit, host = source_commit(), host_id()
         if args.json and args.json.exists() and args.json.stat().st_size > 0:
             held = commits_by_lib(load_records(args.json))
             print(f"# note: appending to {args.json}, which already holds records ({held})", file=sys.stderr)
@@ -818,7 +836,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for i, spec in enumerate(specs, 1):
                 rec = measure(spec, args.timeout)
-                rec.update(commit=commit, at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                rec.update(commit=commit, host=host, at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
                 recs.append(rec)
                 if jf:
                     jf.write(json.dumps(rec) + "\n")

@@ -4,6 +4,7 @@ labelsieve's outputs agree with cleanlab's (no timing assertions)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,9 @@ def test_quick_grid_records_agree(tmp_path: Path) -> None:
     # records of two commits unless told to, and says which commits it merged.
     commits = {r["commit"] for r in recs}
     assert len(commits) == 1 and all(r["at"].endswith("Z") for r in recs), commits
+    # ... and the host (CPU model, vector level, CPUs), which the report lists.
+    hosts = {r["host"] for r in recs}
+    assert len(hosts) == 1 and f"{os.cpu_count()} CPUs" in next(iter(hosts)), hosts
     other = tmp_path / "other.jsonl"
     other.write_text("".join(json.dumps({**r, "commit": "0" * 12}) + "\n" for r in recs))
     report = [sys.executable, str(BENCH), "--report-from", str(out), str(other)]
@@ -55,3 +59,4 @@ def test_quick_grid_records_agree(tmp_path: Path) -> None:
     allowed = subprocess.run([*report, "--allow-mixed-commits"], capture_output=True, text=True, timeout=120)
     assert allowed.returncode == 0, allowed.stderr
     assert "Commits: cleanlab" in allowed.stdout and "0" * 12 in allowed.stdout
+    assert f"Hosts: {hosts.pop()} ({2 * len(recs)} records)" in allowed.stdout
