@@ -798,6 +798,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="let --report-from merge labelsieve records measured at different commits",
     )
+    ap.add_argument(
+        "--allow-mixed-hosts",
+        action="store_true",
+        help="let --report-from merge records taken on different hosts (the ratios then compare hosts)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -814,6 +819,15 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"error: the labelsieve records come from several commits ({', '.join(ours)}); "
                 "pass files from one build, or --allow-mixed-commits",
+                file=sys.stderr,
+            )
+            return 2
+        hosts = sorted({r["host"] for r in recs if "host" in r})
+        if len(hosts) > 1 and not args.allow_mixed_hosts:
+            print(
+                f"error: the records come from several hosts ({'; '.join(hosts)}); a ratio to the "
+                "floor or to cleanlab is only meaningful on one host: pass files from one host, or "
+                "--allow-mixed-hosts",
                 file=sys.stderr,
             )
             return 2

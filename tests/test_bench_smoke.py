@@ -59,4 +59,17 @@ def test_quick_grid_records_agree(tmp_path: Path) -> None:
     allowed = subprocess.run([*report, "--allow-mixed-commits"], capture_output=True, text=True, timeout=120)
     assert allowed.returncode == 0, allowed.stderr
     assert "Commits: cleanlab" in allowed.stdout and "0" * 12 in allowed.stdout
-    assert f"Hosts: {hosts.pop()} ({2 * len(recs)} records)" in allowed.stdout
+    host = hosts.pop()
+    assert f"Hosts: {host} ({2 * len(recs)} records)" in allowed.stdout
+    # Records of another host are refused in the same way (the ratios would compare hosts).
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("".join(json.dumps({**r, "host": "Other CPU, avx2, 2 CPUs"}) + "\n" for r in recs))
+    hosted = [sys.executable, str(BENCH), "--report-from", str(out), str(elsewhere)]
+    refused = subprocess.run(hosted, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "Other CPU" in refused.stderr and host in refused.stderr
+    merged = subprocess.run([*hosted, "--allow-mixed-hosts"], capture_output=True, text=True, timeout=120)
+    assert merged.returncode == 0, merged.stderr
+    listed = next(line for line in merged.stdout.splitlines() if line.startswith("Hosts: "))
+    assert sorted(listed.removeprefix("Hosts: ").strip().split("; ")) == sorted(
+        [f"Other CPU, avx2, 2 CPUs ({len(recs)} records)", f"{host} ({len(recs)} records)"]
+    ), listed
