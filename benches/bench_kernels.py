@@ -551,6 +551,11 @@ def host_id() -> str:
     return f"{model}, {level}, {os.cpu_count()} CPUs"
 
 
+def records_by_host(recs: list[dict[str, Any]]) -> dict[str, int]:
+    """Records per host (``unrecorded`` for records that predate the field), by host name."""
+    return dict(sorted(Counter(r.get("host", "unrecorded") for r in recs).items()))
+
+
 def commits_by_lib(recs: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Per library, the commits its records were measured at (``unrecorded`` for records that
     predate the field)."""
@@ -619,8 +624,7 @@ def report(recs: list[dict[str, Any]], command: str) -> str:
     w(f"Command: `{command}`  ")
     commits = "; ".join(f"{lib} {', '.join(c)}" for lib, c in commits_by_lib(recs).items())
     w(f"Commits: {commits}  ")
-    hosts = Counter(r.get("host", "unrecorded") for r in recs)
-    w(f"Hosts: {'; '.join(f'{h} ({c} records)' for h, c in sorted(hosts.items()))}  ")
+    w(f"Hosts: {'; '.join(f'{h} ({c} records)' for h, c in records_by_host(recs).items())}  ")
     w(
         f"Records: {len(recs)} child processes; runs per cell shown as `n=`. "
         f"1-min load average during calls: median {statistics.median(load):.1f}, max {max(load):.1f} (2 cores)."
@@ -822,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        hosts = sorted({r["host"] for r in recs if "host" in r})
+        hosts = [h for h in records_by_host(recs) if h != "unrecorded"]
         if len(hosts) > 1 and not args.allow_mixed_hosts:
             print(
                 f"error: the records come from several hosts ({'; '.join(hosts)}); a ratio to the "
